@@ -1,0 +1,1 @@
+"""Data: manifests and dataset adapters, the clip cache, datasets and batching."""

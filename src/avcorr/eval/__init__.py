@@ -1,0 +1,1 @@
+"""Evaluation: metrics, protocols, detection pipeline and reports."""

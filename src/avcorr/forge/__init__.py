@@ -1,0 +1,1 @@
+"""Forge: cross-modal deepfakes made from real clips, and synthetic talking faces."""

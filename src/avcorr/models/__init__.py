@@ -1,0 +1,1 @@
+"""Models: the student detector's encoders, attention blocks and heads."""

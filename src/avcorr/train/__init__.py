@@ -1,0 +1,1 @@
+"""Training: the Lightning module (the task) and data module."""
