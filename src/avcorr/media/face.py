@@ -1,0 +1,302 @@
+"""Face tracking with MediaPipe: find the talking face, follow it, give its 478 mesh landmarks.
+
+Per frame, the short-range face detector runs on a frame scaled to at most ``detect_max_side``
+pixels; when it sees nothing the full-range model (small or distant faces) gets a try before the
+frame counts as faceless. Detections are linked into face tracks by overlap. For each track the
+face mesh runs on a square region around its box (scaled to ``region_size`` pixels), which keeps
+the mesh fast on 4K frames and lets it see small faces. At the end the main face is chosen —
+the one that is present longest, largest, steadiest and whose lips move most (the talker) — its
+missing frames are interpolated and its box is smoothed over time.
+
+Streaming use (bounded memory for long files): ``add(frame)`` per frame, then ``finish()``;
+with ``keep_regions`` the tracker keeps each track's grayscale region per frame, so the crops
+can be cut after smoothing without keeping the frames (:mod:`avcorr.media.crops`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from avcorr.errors import InputError
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+NUM_LANDMARKS = 478
+#: Face-mesh indices used by the tracker and the crops.
+LIPS_OUTER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
+LIP_UPPER_INNER, LIP_LOWER_INNER = 13, 14
+MOUTH_LEFT, MOUTH_RIGHT = 61, 291
+FOREHEAD, CHIN = 10, 152
+
+
+@dataclass
+class TrackerOptions:
+    """Knobs of :class:`FaceTracker`. Sizes in pixels, times in frames."""
+
+    min_confidence: float = 0.5
+    detect_max_side: int = 640
+    max_faces: int = 3
+    region_scale: float = 1.9
+    region_size: int = 256
+    box_scale: float = 1.25
+    smoothing_frames: float = 1.5
+    keep_regions: bool = False
+
+
+@dataclass
+class FaceTrack:
+    """The main face of a clip, one entry per frame.
+
+    ``boxes (T, 4)`` float32 x0, y0, x1, y1 of the smoothed square face box in source pixels;
+    ``found (T,)`` bool, the face mesh saw the face in that frame (other frames interpolated);
+    ``landmarks (T, 478, 3)`` float32 in source pixels (z scaled like x), NaN-free.
+    ``num_faces``: faces followed for a meaningful part of the clip (1 for a single speaker).
+    ``regions (T, R, R)`` uint8 gray and ``region_boxes (T, 4)`` source pixels when the tracker kept
+    them; ``span`` = [first, last + 1) frames for which the main face's regions exist.
+    """
+
+    boxes: np.ndarray
+    found: np.ndarray
+    landmarks: np.ndarray
+    frame_size: tuple[int, int]
+    num_faces: int = 1
+    detector: str = "short"
+    regions: np.ndarray | None = None
+    region_boxes: np.ndarray | None = None
+    span: tuple[int, int] = (0, 0)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.boxes.shape[0])
+
+    @property
+    def found_fraction(self) -> float:
+        return float(self.found.mean()) if self.found.size else 0.0
+
+
+@dataclass
+class _Track:
+    """One face followed through the clip (internal)."""
+
+    ident: int
+    start: int
+    box: np.ndarray  # last known box, source pixels
+    last_seen: int
+    mesh: object = None
+    landmarks: dict[int, np.ndarray] = field(default_factory=dict)
+    regions: list[np.ndarray] = field(default_factory=list)
+    region_boxes: list[np.ndarray] = field(default_factory=list)
+    detected: int = 0
+
+
+class FaceTracker:
+    """Follow the main face through a clip. One instance per worker (MediaPipe graphs are not shared)."""
+
+    def __init__(self, options: TrackerOptions | None = None, **overrides: object) -> None:
+        import mediapipe as mp
+
+        self.options = options or TrackerOptions()
+        for key, value in overrides.items():
+            setattr(self.options, key, value)
+        self._mp = mp
+        self._short = mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=self.options.min_confidence)
+        self._full = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=self.options.min_confidence)
+        self.reset()
+
+    # ---------------------------------------------------------------- streaming interface
+
+    def reset(self) -> None:
+        for track in getattr(self, "_tracks", []):
+            if track.mesh is not None:
+                track.mesh.close()
+        self._tracks: list[_Track] = []
+        self._t = 0
+        self._size: tuple[int, int] = (0, 0)
+        self._short_misses = 0
+        self._used_full = False
+
+    def track(self, frames_rgb: np.ndarray, path: str = "<frames>") -> FaceTrack:
+        """Track the main face through ``frames_rgb (T, H, W, 3)`` uint8 RGB."""
+        self.reset()
+        for frame in frames_rgb:
+            self.add(frame)
+        return self.finish(path)
+
+    def add(self, frame_rgb: np.ndarray) -> None:
+        """Process the next frame (RGB uint8, source resolution)."""
+        import cv2
+
+        h, w = frame_rgb.shape[:2]
+        self._size = (h, w)
+        detections = self._detect(frame_rgb)
+        alive = [tr for tr in self._tracks if self._t - tr.last_seen <= 25]
+        matched = self._associate(alive, detections)
+        for track, box in matched:
+            track.box = box
+            track.last_seen = self._t
+            track.detected += 1
+        gray = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY) if self.options.keep_regions else None
+        for track in [tr for tr in self._tracks if self._t - tr.last_seen <= 25]:
+            self._mesh_step(track, frame_rgb, gray)
+        self._t += 1
+
+    def finish(self, path: str = "<frames>") -> FaceTrack:
+        """Choose the main face, interpolate its gaps, smooth its box; raise if no face was seen."""
+        total = self._t
+        candidates = [tr for tr in self._tracks if tr.landmarks]
+        if not candidates:
+            detectors = "short- and full-range detectors" if self._used_full else "face detector"
+            raise InputError(path, f"no face found in {total} frames ({detectors})", stage="track")
+        scores = {tr.ident: self._score(tr, total) for tr in candidates}
+        main = max(candidates, key=lambda tr: scores[tr.ident])
+        substantial = [tr for tr in candidates if len(tr.landmarks) >= 0.2 * total]
+        track = self._build(main, total, num_faces=max(1, len(substantial)))
+        self.reset()
+        return track
+
+    # ---------------------------------------------------------------- internals
+
+    def _detect(self, frame_rgb: np.ndarray) -> list[np.ndarray]:
+        import cv2
+
+        h, w = frame_rgb.shape[:2]
+        scale = min(1.0, self.options.detect_max_side / max(h, w))
+        small = frame_rgb if scale == 1.0 else cv2.resize(frame_rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        order = (self._full, self._short) if self._short_misses >= 5 else (self._short, self._full)
+        for detector in order:
+            result = detector.process(small)
+            if detector is self._full:
+                self._used_full = True
+            if result.detections:
+                if detector is self._short:
+                    self._short_misses = 0
+                else:
+                    self._short_misses += 1
+                boxes = []
+                for det in result.detections[: self.options.max_faces]:
+                    rel = det.location_data.relative_bounding_box
+                    boxes.append(np.array([rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w, (rel.ymin + rel.height) * h], np.float32))
+                return boxes
+        return []
+
+    def _associate(self, tracks: list[_Track], boxes: list[np.ndarray]) -> list[tuple[_Track, np.ndarray]]:
+        pairs = sorted(((_iou(tr.box, b), i, j) for i, tr in enumerate(tracks) for j, b in enumerate(boxes)), reverse=True)
+        used_t, used_b, matched = set(), set(), []
+        for iou, i, j in pairs:
+            if iou < 0.2 or i in used_t or j in used_b:
+                continue
+            used_t.add(i)
+            used_b.add(j)
+            matched.append((tracks[i], boxes[j]))
+        for j, box in enumerate(boxes):
+            if j not in used_b and len(self._tracks) < 4 * self.options.max_faces:
+                track = _Track(ident=len(self._tracks), start=self._t, box=box, last_seen=self._t)
+                self._tracks.append(track)
+        return matched
+
+    def _mesh_step(self, track: _Track, frame_rgb: np.ndarray, gray: np.ndarray | None) -> None:
+        import cv2
+
+        opts = self.options
+        x0, y0, x1, y1 = track.box
+        side = max(x1 - x0, y1 - y0) * opts.region_scale
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        rx0, ry0 = cx - side / 2, cy - side / 2
+        k = opts.region_size / side
+        affine = np.array([[k, 0, -rx0 * k], [0, k, -ry0 * k]], np.float32)
+        region = cv2.warpAffine(frame_rgb, affine, (opts.region_size, opts.region_size), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if track.mesh is None:
+            track.mesh = self._mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True, min_detection_confidence=opts.min_confidence, min_tracking_confidence=0.5)
+        result = track.mesh.process(region)
+        if result.multi_face_landmarks:
+            pts = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float32)
+            pts[:, 0] = rx0 + pts[:, 0] * side
+            pts[:, 1] = ry0 + pts[:, 1] * side
+            pts[:, 2] = pts[:, 2] * side
+            track.landmarks[self._t] = pts
+            # Follow the mesh between detections: it is steadier than the detector's box.
+            lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
+            if self._t != track.last_seen:
+                c, s = (lo + hi) / 2, (hi - lo).max() * 0.9
+                track.box = np.array([c[0] - s / 2, c[1] - s / 2, c[0] + s / 2, c[1] + s / 2], np.float32)
+                track.last_seen = self._t
+        if gray is not None:
+            g_region = cv2.warpAffine(gray, affine, (opts.region_size, opts.region_size), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            while len(track.regions) < self._t - track.start:  # frames the track skipped: keep indices aligned
+                track.regions.append(track.regions[-1] if track.regions else g_region)
+                track.region_boxes.append(track.region_boxes[-1] if track.region_boxes else np.array([rx0, ry0, rx0 + side, ry0 + side], np.float32))
+            track.regions.append(g_region)
+            track.region_boxes.append(np.array([rx0, ry0, rx0 + side, ry0 + side], np.float32))
+
+    def _score(self, track: _Track, total: int) -> float:
+        """Main-face score: presence × size × (1 + lip motion) / (1 + jitter)."""
+        idx = sorted(track.landmarks)
+        pts = np.stack([track.landmarks[i] for i in idx])
+        h, w = self._size
+        heights = np.linalg.norm(pts[:, FOREHEAD, :2] - pts[:, CHIN, :2], axis=1) + 1e-6
+        coverage = len(idx) / max(total, 1)
+        size = float(np.median(heights)) / max(h, w)
+        opening = np.linalg.norm(pts[:, LIP_UPPER_INNER, :2] - pts[:, LIP_LOWER_INNER, :2], axis=1) / heights
+        talk = min(float(opening.std()) / 0.02, 2.0) if len(idx) > 2 else 0.0
+        centres = pts[:, :, :2].mean(1)
+        jitter = float(np.median(np.linalg.norm(np.diff(centres, axis=0), axis=1) / heights[1:])) if len(idx) > 2 else 0.0
+        return coverage * np.sqrt(size) * (1.0 + talk) / (1.0 + 5.0 * jitter)
+
+    def _build(self, track: _Track, total: int, num_faces: int) -> FaceTrack:
+        from scipy.ndimage import gaussian_filter1d
+
+        idx = np.array(sorted(track.landmarks))
+        known = np.stack([track.landmarks[i] for i in idx])
+        found = np.zeros(total, bool)
+        found[idx] = True
+        frames = np.arange(total)
+        if len(idx) == 1:
+            landmarks = np.repeat(known, total, axis=0)
+        else:
+            flat = known.reshape(len(idx), -1)
+            landmarks = np.stack([np.interp(frames, idx, flat[:, c]) for c in range(flat.shape[1])], axis=1)
+            landmarks = landmarks.reshape(total, NUM_LANDMARKS, 3).astype(np.float32)
+        lo, hi = landmarks[:, :, :2].min(1), landmarks[:, :, :2].max(1)
+        centre = (lo + hi) / 2
+        side = (hi - lo).max(1) * self.options.box_scale
+        if self.options.smoothing_frames > 0 and total > 1:
+            centre = gaussian_filter1d(centre, self.options.smoothing_frames, axis=0, mode="nearest")
+            side = gaussian_filter1d(side, self.options.smoothing_frames * 2, mode="nearest")
+        boxes = np.concatenate([centre - side[:, None] / 2, centre + side[:, None] / 2], axis=1).astype(np.float32)
+        regions = region_boxes = None
+        span = (track.start, total)
+        if self.options.keep_regions and track.regions:
+            r, rb = track.regions, track.region_boxes
+            while len(r) < total - track.start:  # the track died before the end: hold its last region
+                r.append(r[-1])
+                rb.append(rb[-1])
+            pad = track.start
+            regions = np.stack([r[0]] * pad + r) if pad else np.stack(r)
+            region_boxes = np.stack([rb[0]] * pad + rb) if pad else np.stack(rb)
+        return FaceTrack(
+            boxes=boxes,
+            found=found,
+            landmarks=landmarks.astype(np.float32),
+            frame_size=self._size,
+            num_faces=num_faces,
+            detector="full" if self._used_full else "short",
+            regions=regions,
+            region_boxes=region_boxes,
+            span=span,
+        )
+
+    def close(self) -> None:
+        self.reset()
+        self._short.close()
+        self._full.close()
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
