@@ -86,3 +86,11 @@ def test_mask_iou_and_dict():
     assert interval_iou((0, 2), (3, 4)) == 0.0
     assert interval_iou((0, 0), (0, 0)) == 0.0
     assert segs[0].to_dict() == {"start_frame": 2, "end_frame": 5, "start_s": 0.08, "end_s": 0.2, "score": 0.7}
+
+
+def test_smoothing_does_not_widen_a_clean_step():
+    scores = np.full(120, 0.1)
+    scores[40:80] = 0.9
+    segments = find_segments(scores, options=SegmentOptions(smooth_frames=7, low=0.3, high=0.5))
+    assert [(s.start_frame, s.end_frame) for s in segments] == [(40, 80)]
+    assert segments[0].score == pytest.approx(0.9)

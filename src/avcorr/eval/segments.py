@@ -3,7 +3,8 @@
 A verification team wants "where", not only "whether". Frame scores are noisy, so a segment is
 found the way an edge detector finds edges: smooth the scores over a few frames, then use two
 thresholds (hysteresis). A segment is a run of frames at or above ``low`` that contains at least
-one frame at or above ``high``; runs closer than ``merge_gap_s`` are joined, and what is still
+one frame at or above ``high``, with its end frames trimmed where the raw score is below ``low``
+(smoothing would otherwise widen every segment); runs closer than ``merge_gap_s`` are joined, and what is still
 shorter than ``min_duration_s`` is dropped. A segment's score is the mean *unsmoothed* frame
 score inside it, so it reads as "the mean fake probability over these frames".
 
@@ -105,6 +106,7 @@ def find_segments(scores: np.ndarray, fps: float = 25.0, options: SegmentOptions
     valid = np.isfinite(scores)
     smoothed = smooth_scores(np.where(valid, scores, 0.0), options.smooth_frames)
     runs = [(s, e) for s, e in runs_of(smoothed >= options.low) if np.any(smoothed[s:e] >= options.high)]
+    runs = [r for r in (_trim(scores, s, e, options.low) for s, e in runs) if r[1] > r[0]]
 
     merge_gap = int(round(options.merge_gap_s * fps))
     merged: list[tuple[int, int]] = []
@@ -123,6 +125,16 @@ def find_segments(scores: np.ndarray, fps: float = 25.0, options: SegmentOptions
         score = float(inside.mean()) if inside.size else float("nan")
         segments.append(Segment(start, end, start / fps, end / fps, score))
     return segments
+
+
+def _trim(scores: np.ndarray, start: int, end: int, low: float) -> tuple[int, int]:
+    """Drop the frames at a run's ends whose raw score is below ``low``: smoothing smears a step
+    over ``smooth_frames // 2`` frames on each side, which would otherwise widen every segment."""
+    while start < end and not scores[start] >= low:
+        start += 1
+    while end > start and not scores[end - 1] >= low:
+        end -= 1
+    return start, end
 
 
 def segment_mask(segments: Sequence[Segment], num_frames: int) -> np.ndarray:

@@ -1,0 +1,350 @@
+"""The HTML report of a ``detect`` batch: one self-contained page a verification team can open.
+
+Per video: a verdict card (probability, verdict, mode), the fake-probability and audio-visual
+correlation curves over time, the most suspicious frames with their mouth crops, and the
+suspicious segments; files that failed are listed with their reason. Every image is a PNG
+embedded as a base64 data URI and all styling is inline, so the page can be mailed or archived as
+one file and opened offline. All text that comes from a file or a path is HTML-escaped.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from avcorr.eval.segments import Segment, smooth_scores
+
+REPORT_NAME = "index.html"
+LIMITS_NOTE = (
+    "A “real” verdict means the detector found no evidence of manipulation, not that the video is authentic. "
+    "Well-synchronized lips and speech are never proof of authenticity: modern lip-sync generators are often "
+    "more synchronized than real footage. Scores depend on the model and its training data; treat them as "
+    "leads for a human reviewer."
+)
+
+
+@dataclass
+class FrameEvidence:
+    """One suspicious frame shown in the report. Images are uint8 arrays, gray (H, W) or RGB (H, W, 3)."""
+
+    frame: int
+    time_s: float
+    score: float
+    face: np.ndarray
+    mouth: np.ndarray | None = None
+    scene: np.ndarray | None = None  # the whole frame (downscaled) with the face box drawn
+
+
+@dataclass
+class ReportVideo:
+    """What the report shows for one input file. ``verdict`` is ``fake``, ``real`` or ``error``;
+    per-frame arrays are (T,) and may be None (e.g. for a file that failed)."""
+
+    path: str
+    verdict: str
+    probability: float | None = None
+    mode: str = ""
+    threshold: float | None = None
+    fps: float = 25.0
+    fake_probability: np.ndarray | None = None
+    correlation: np.ndarray | None = None
+    teacher_correlation: np.ndarray | None = None
+    segments: list[Segment] = field(default_factory=list)
+    evidence: list[FrameEvidence] = field(default_factory=list)
+    error: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name or self.path
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence: which frames to show
+
+
+def pick_suspicious_frames(scores: np.ndarray, count: int = 4, min_gap_frames: int = 12) -> list[int]:
+    """Indices of up to ``count`` highest-scoring frames, at least ``min_gap_frames`` apart (so the
+    thumbnails show different moments, not one peak four times), in time order."""
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-np.where(np.isfinite(scores), scores, -np.inf), kind="stable")
+    chosen: list[int] = []
+    for index in order:
+        if len(chosen) >= count:
+            break
+        if not np.isfinite(scores[index]):
+            break
+        if all(abs(int(index) - c) >= min_gap_frames for c in chosen):
+            chosen.append(int(index))
+    return sorted(chosen)
+
+
+def collect_evidence(arrays: dict[str, np.ndarray], scores: np.ndarray, fps: float, count: int = 4,
+                     scenes: dict[int, np.ndarray] | None = None) -> list[FrameEvidence]:
+    """Evidence for the most suspicious frames of a prepared clip: its face crop (``frames``), mouth
+    crop (``mouth``) and, where given, the whole frame (``scenes``: frame index → RGB image)."""
+    faces = arrays.get("frames")
+    if faces is None or len(scores) == 0:
+        return []
+    mouths = arrays.get("mouth")
+    picked = pick_suspicious_frames(scores, count, min_gap_frames=max(1, int(round(0.5 * fps))))
+    return [FrameEvidence(frame=t, time_s=t / fps, score=float(scores[t]), face=np.asarray(faces[t]),
+                          mouth=None if mouths is None else np.asarray(mouths[t]),
+                          scene=None if scenes is None else scenes.get(t))
+            for t in picked]
+
+
+def scene_thumbnail(frame_rgb: np.ndarray, box: Sequence[float] | None, width: int = 320) -> np.ndarray:
+    """The whole frame scaled to ``width`` pixels, with the face box drawn (source-pixel box)."""
+    import cv2
+
+    height, source_width = frame_rgb.shape[:2]
+    scale = width / source_width
+    small = cv2.resize(frame_rgb, (width, max(1, int(round(height * scale)))), interpolation=cv2.INTER_AREA)
+    if box is not None and np.all(np.isfinite(box)):
+        x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
+        cv2.rectangle(small, (x0, y0), (x1, y1), (230, 57, 70), 2)
+    return small
+
+
+# --------------------------------------------------------------------------------------------
+# Images
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """A uint8 gray or RGB image as a ``data:image/png;base64,...`` URI."""
+    import cv2
+
+    image = np.asarray(image, dtype=np.uint8)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("could not encode image as PNG")
+    return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5) -> bytes | None:
+    """The fake-probability curve (with threshold and shaded segments) above the correlation curves
+    (student s_t, teacher y_t), sharing a time axis in seconds. None when there is nothing to plot."""
+    series = [a for a in (video.fake_probability, video.correlation, video.teacher_correlation) if a is not None]
+    if not series or len(series[0]) == 0:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    has_corr = video.correlation is not None or video.teacher_correlation is not None
+    rows = 2 if (has_corr and video.fake_probability is not None) else 1
+    figure = Figure(figsize=(width_px / dpi, 2.1 * rows + 0.5), dpi=dpi)
+    axes = figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    time = np.arange(len(series[0])) / video.fps
+    row = 0
+    if video.fake_probability is not None:
+        ax = axes[row]
+        for segment in video.segments:
+            ax.axvspan(segment.start_s, segment.end_s, color="#e63946", alpha=0.13, lw=0)
+        ax.plot(time, video.fake_probability, color="#e63946", lw=0.8, alpha=0.45, label="frame probability")
+        ax.plot(time, smooth_scores(video.fake_probability, smooth_frames), color="#b5172b", lw=1.8,
+                label=f"smoothed ({smooth_frames} frames)")
+        if video.threshold is not None:
+            ax.axhline(video.threshold, color="#444", lw=1, ls="--", label=f"threshold {video.threshold:g}")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("P(fake)")
+        ax.legend(loc="upper right", fontsize=8, ncol=3, frameon=False)
+        row += 1
+    if has_corr:
+        ax = axes[row]
+        if video.correlation is not None:
+            ax.plot(time, video.correlation, color="#1d6fb8", lw=1.4, label="student correlation $s_t$")
+        if video.teacher_correlation is not None:
+            ax.plot(time, video.teacher_correlation, color="#2a9d8f", lw=1.4, ls="--", label="teacher correlation $y_t$")
+        for segment in video.segments:
+            ax.axvspan(segment.start_s, segment.end_s, color="#e63946", alpha=0.10, lw=0)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("A/V correlation")
+        ax.legend(loc="upper right", fontsize=8, ncol=2, frameon=False)
+    for ax in axes:
+        ax.grid(True, color="#ddd", lw=0.6)
+        ax.set_xlim(0, max(time[-1] if len(time) else 0.0, 1.0 / video.fps))
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    axes[-1].set_xlabel("time (s)")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+
+_CSS = """
+:root { --fake:#c1121f; --real:#2b8a3e; --error:#6c757d; --ink:#1f2328; --muted:#59636e; --line:#d8dee4; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.45 "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #f3f4f6; }
+main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 0; word-break: break-all; }
+h3 { font-size: 14px; margin: 18px 0 8px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
+.meta { color: var(--muted); font-size: 13px; }
+.summary { display: flex; gap: 12px; margin: 16px 0; flex-wrap: wrap; }
+.stat { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; min-width: 120px; }
+.stat b { display: block; font-size: 24px; }
+table { border-collapse: collapse; width: 100%; background: #fff; font-size: 14px; }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); }
+th { background: #f6f8fa; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.card { background: #fff; border: 1px solid var(--line); border-left: 8px solid var(--error); border-radius: 8px;
+        padding: 18px 22px; margin: 22px 0; }
+.card.fake { border-left-color: var(--fake); }
+.card.real { border-left-color: var(--real); }
+.head { display: flex; align-items: center; gap: 16px; flex-wrap: wrap; }
+.badge { display: inline-block; padding: 4px 12px; border-radius: 999px; color: #fff; font-weight: 700;
+         font-size: 14px; letter-spacing: .06em; background: var(--error); }
+.badge.fake { background: var(--fake); }
+.badge.real { background: var(--real); }
+.prob { font-size: 28px; font-weight: 700; font-variant-numeric: tabular-nums; }
+.bar { position: relative; height: 10px; background: #e9ecef; border-radius: 5px; margin: 10px 0 4px; }
+.bar > span { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 5px; background: var(--fake); }
+.bar > i { position: absolute; top: -4px; bottom: -4px; width: 2px; background: #333; }
+.facts { display: flex; flex-wrap: wrap; gap: 4px 22px; font-size: 13px; color: var(--muted); margin-top: 6px; }
+.facts b { color: var(--ink); font-weight: 600; }
+img.curves { width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 4px; }
+.frames { display: flex; flex-wrap: wrap; gap: 14px; }
+figure { margin: 0; background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
+figure .pair { display: flex; gap: 6px; align-items: flex-end; }
+figure img { display: block; image-rendering: auto; border-radius: 3px; }
+figcaption { font-size: 12px; color: var(--muted); margin-top: 6px; font-variant-numeric: tabular-nums; }
+.failure { color: var(--fake); font-family: "DejaVu Sans Mono", monospace; font-size: 13px; word-break: break-all; }
+.none { color: var(--muted); font-style: italic; }
+.note { background: #fff8e1; border: 1px solid #f2d488; border-radius: 8px; padding: 10px 14px; font-size: 13px; }
+a { color: #0b5cad; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+_SHORT_LABEL = {"fake": "FAKE", "real": "NO EVIDENCE", "error": "FAILED"}
+_LONG_LABEL = {"fake": "FAKE", "real": "NO EVIDENCE OF MANIPULATION", "error": "FAILED"}
+
+
+def _verdict_class(video: ReportVideo) -> str:
+    return video.verdict if video.verdict in ("fake", "real") else "error"
+
+
+def _anchor(index: int) -> str:
+    return f"video-{index + 1}"
+
+
+def _summary_html(videos: Sequence[ReportVideo]) -> str:
+    counts = {k: sum(v.verdict == k for v in videos) for k in ("fake", "real", "error")}
+    stats = "".join(f'<div class="stat"><b>{n}</b>{label}</div>' for n, label in (
+        (len(videos), "videos"), (counts["fake"], "called fake"), (counts["real"], "no evidence found"),
+        (counts["error"], "failed")))
+    rows = []
+    for index, video in enumerate(videos):
+        rows.append(
+            f'<tr><td><a href="#{_anchor(index)}">{_e(video.name)}</a></td>'
+            f'<td><span class="badge {_verdict_class(video)}">{_SHORT_LABEL[_verdict_class(video)]}</span></td>'
+            f'<td class="num">{_fmt(video.probability)}</td><td>{_e(video.mode or "—")}</td>'
+            f'<td class="num">{len(video.segments) if video.verdict != "error" else "—"}</td></tr>')
+    table = ('<table><thead><tr><th>file</th><th>verdict</th><th class="num">P(fake)</th><th>mode</th>'
+             '<th class="num">segments</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+    return f'<div class="summary">{stats}</div>{table}'
+
+
+def _card_html(index: int, video: ReportVideo) -> str:
+    verdict = _verdict_class(video)
+    label = _LONG_LABEL[verdict]
+    parts = [f'<section class="card {verdict}" id="{_anchor(index)}">',
+             f'<div class="head"><span class="badge {verdict}">{label}</span><h2>{_e(video.name)}</h2></div>',
+             f'<div class="meta">{_e(video.path)}</div>']
+    if verdict == "error":
+        parts.append(f'<p class="failure">{_e(video.error or "unknown error")}</p></section>')
+        return "".join(parts)
+    probability = video.probability if video.probability is not None else float("nan")
+    bar = ""
+    if not math.isnan(probability):
+        marker = "" if video.threshold is None else f'<i style="left:{100 * video.threshold:.1f}%" title="threshold"></i>'
+        bar = f'<div class="bar"><span style="width:{100 * probability:.1f}%"></span>{marker}</div>'
+    facts = {"mode": video.mode or "—", "threshold": _fmt(video.threshold, 2)}
+    facts.update(video.details)
+    if video.fake_probability is not None:
+        facts.setdefault("frames", str(len(video.fake_probability)))
+        facts.setdefault("duration", f"{len(video.fake_probability) / video.fps:.2f} s")
+    facts_html = "".join(f"<span>{_e(k)} <b>{_e(v)}</b></span>" for k, v in facts.items())
+    parts.append(f'<div class="prob">P(fake) = {_fmt(probability)}</div>{bar}<div class="facts">{facts_html}</div>')
+
+    png = curves_png(video)
+    if png is not None:
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        parts.append(f'<h3>Over time</h3><img class="curves" alt="fake probability and correlation over time" src="{uri}">')
+
+    parts.append("<h3>Suspicious segments</h3>")
+    if video.segments:
+        rows = "".join(
+            f'<tr><td class="num">{i + 1}</td><td class="num">{s.start_s:.2f}</td><td class="num">{s.end_s:.2f}</td>'
+            f'<td class="num">{s.end_s - s.start_s:.2f}</td><td class="num">{s.start_frame}–{s.end_frame - 1}</td>'
+            f'<td class="num">{_fmt(s.score)}</td></tr>' for i, s in enumerate(video.segments))
+        parts.append('<table class="segments"><thead><tr><th class="num">#</th><th class="num">start (s)</th>'
+                     '<th class="num">end (s)</th><th class="num">length (s)</th><th class="num">frames</th>'
+                     f'<th class="num">mean P(fake)</th></tr></thead><tbody>{rows}</tbody></table>')
+    else:
+        parts.append('<p class="none">No stretch of frames stays above the threshold.</p>')
+
+    if video.evidence:
+        parts.append("<h3>Most suspicious frames</h3><div class=\"frames\">")
+        for item in video.evidence:
+            images = []
+            if item.scene is not None:
+                images.append(f'<img alt="frame {item.frame}" src="{png_data_uri(item.scene)}" height="150">')
+            images.append(f'<img alt="face crop, frame {item.frame}" src="{png_data_uri(item.face)}" width="112" height="112">')
+            if item.mouth is not None:
+                images.append(f'<img alt="mouth crop, frame {item.frame}" src="{png_data_uri(item.mouth)}" width="80" height="80">')
+            parts.append(f'<figure><div class="pair">{"".join(images)}</div>'
+                         f'<figcaption>t = {item.time_s:.2f} s · frame {item.frame} · P(fake) {item.score:.3f}</figcaption></figure>')
+        parts.append("</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def render_report(videos: Sequence[ReportVideo], title: str = "avcorr detection report",
+                  settings: dict[str, str] | None = None) -> str:
+    """The report page as one HTML string (no external resources)."""
+    import avcorr
+
+    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    settings_html = " · ".join(f"{_e(k)}: {_e(v)}" for k, v in (settings or {}).items())
+    body = [f"<h1>{_e(title)}</h1>",
+            f'<div class="meta">avcorr {_e(avcorr.__version__)} · {when}{" · " + settings_html if settings_html else ""}</div>',
+            _summary_html(videos), f'<p class="note">{_e(LIMITS_NOTE)}</p>']
+    body += [_card_html(i, v) for i, v in enumerate(videos)]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
+            f"<style>{_CSS}</style></head><body><main>{''.join(body)}</main></body></html>\n")
+
+
+def write_report(videos: Sequence[ReportVideo], out_dir: str | Path, title: str = "avcorr detection report",
+                 settings: dict[str, str] | None = None) -> Path:
+    """Write the report page to ``out_dir/index.html`` (created if needed); returns its path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / REPORT_NAME
+    path.write_text(render_report(videos, title, settings), encoding="utf-8")
+    return path
