@@ -90,8 +90,9 @@ def _open(path: str | Path):
 
 
 def _describe(exc: Exception) -> str:
-    text = str(exc).split(":")[0] if str(exc) else exc.__class__.__name__
-    return f"{exc.__class__.__name__}: {text}" if text != exc.__class__.__name__ else text
+    """FFmpeg's own words for an error, without errno numbers or file paths."""
+    text = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return text.split(": '")[0].strip()
 
 
 def probe_video(path: str | Path) -> VideoInfo:

@@ -14,8 +14,10 @@ can be cut after smoothing without keeping the frames (:mod:`avcorr.media.crops`
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -30,6 +32,24 @@ LIPS_OUTER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 
 LIP_UPPER_INNER, LIP_LOWER_INNER = 13, 14
 MOUTH_LEFT, MOUTH_RIGHT = 61, 291
 FOREHEAD, CHIN = 10, 152
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence MediaPipe's C++ start-up chatter (absl/TFLite write straight to fd 2)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real stderr (e.g. some notebook kernels): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 @dataclass
@@ -102,8 +122,12 @@ class FaceTracker:
         for key, value in overrides.items():
             setattr(self.options, key, value)
         self._mp = mp
-        self._short = mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=self.options.min_confidence)
-        self._full = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=self.options.min_confidence)
+        with quiet_native_stderr():
+            self._short = mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=self.options.min_confidence)
+            self._full = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=self.options.min_confidence)
+            blank = np.zeros((64, 64, 3), np.uint8)
+            self._short.process(blank)
+            self._full.process(blank)
         self.reset()
 
     # ---------------------------------------------------------------- streaming interface
@@ -209,8 +233,11 @@ class FaceTracker:
         affine = np.array([[k, 0, -rx0 * k], [0, k, -ry0 * k]], np.float32)
         region = cv2.warpAffine(frame_rgb, affine, (opts.region_size, opts.region_size), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if track.mesh is None:
-            track.mesh = self._mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True, min_detection_confidence=opts.min_confidence, min_tracking_confidence=0.5)
-        result = track.mesh.process(region)
+            with quiet_native_stderr():
+                track.mesh = self._mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True, min_detection_confidence=opts.min_confidence, min_tracking_confidence=0.5)
+                result = track.mesh.process(region)
+        else:
+            result = track.mesh.process(region)
         if result.multi_face_landmarks:
             pts = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float32)
             pts[:, 0] = rx0 + pts[:, 0] * side

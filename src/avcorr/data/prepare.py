@@ -1,0 +1,491 @@
+"""Turn talking-face videos into clip-cache records: the per-clip pipeline and the batch runner.
+
+Per clip (:func:`prepare_clip`), in stages whose names land in ``failures.csv``:
+``decode`` (audio first, then video frames streamed one at a time) → ``audio`` (silence check)
+→ ``track`` (MediaPipe face tracking, main face) → ``crop`` (face, mouth, landmarks) →
+``features`` (MFCC, STFT) → ``teacher`` (optional posteriors and soft labels).
+
+Memory stays bounded whatever the file: frames are never all held (unless ``keep_frames``);
+the tracker keeps a small grayscale region around each face per frame, and decoding stops at
+``max_frames`` (1000 frames = 40 s by default, the paper's cap; the clip's record says it was cut
+and how long the source was). ``max_frames=None`` lifts the cap: memory then grows by about
+70 kB per frame (regions and crops), not by the frame size.
+
+The batch (:func:`prepare_manifest`) runs clips in a process pool, each worker with its own
+MediaPipe graphs and teacher; it skips clips already in the cache (so a killed run restarts where
+it stopped), keeps ``failures.csv`` current after every failure, and rebuilds ``manifest.csv``.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import tempfile
+import time
+import zlib
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from avcorr.data.clip_cache import FAILURE_COLUMNS, FAILURES_NAME, ClipCache, ClipMeta, ClipRecord
+from avcorr.data.manifest import ManifestRow
+from avcorr.errors import AvcorrError, ConfigError, InputError
+from avcorr.media import audio_features, crops, decode
+from avcorr.media.decode import MediaClip
+from avcorr.media.face import FaceTrack, FaceTracker, TrackerOptions
+
+STAGES = ("decode", "audio", "track", "crop", "features", "teacher", "write")
+
+
+@dataclass
+class PrepareOptions:
+    """How clips are prepared. Sizes in pixels; ``silence_dbfs`` is an RMS level in dB full scale.
+
+    ``max_frames``: decode at most this many frames (None: the whole file). ``min_face_fraction``:
+    a clip whose main face is seen in fewer of its frames fails at ``track``. ``keep_frames``:
+    return the decoded RGB frames in ``PreparedClip.media`` (forge needs them; prepare does not).
+    """
+
+    fps: float = 25.0
+    face_size: int = 112
+    mouth_size: int = 112
+    max_frames: int | None = 1000
+    min_face_fraction: float = 0.5
+    silence_dbfs: float = -60.0
+    store_stft: bool = True
+    store_mouth: bool = True
+    keep_frames: bool = False
+    divergence: str = "js"
+    tracker: TrackerOptions = field(default_factory=TrackerOptions)
+
+
+@dataclass
+class PreparedClip:
+    """The result of :func:`prepare_clip`: decoded media, the cache record, the face track.
+
+    ``media.frames`` is empty (0 frames) unless ``PrepareOptions.keep_frames``; ``media.audio``
+    is the clip's audio (16 kHz), cut to the prepared frames. ``timings`` are seconds per stage.
+    """
+
+    media: MediaClip
+    record: ClipRecord
+    track: FaceTrack
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Stages:
+    """Times each stage and turns unexpected exceptions into ``InputError`` for that stage."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.timings: dict[str, float] = {s: 0.0 for s in STAGES}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        except InputError:
+            raise
+        except MemoryError:
+            raise InputError(self.path, "out of memory (try a smaller --max-frames)", stage=stage) from None
+        except Exception as exc:  # a bug or an odd file: record it, never lose the clip silently
+            raise InputError(self.path, f"unexpected {exc.__class__.__name__}: {exc}", stage=stage) from exc
+        finally:
+            self.timings[stage] += time.perf_counter() - start
+
+
+def _as_meta(meta: ClipMeta | ManifestRow | None, video_path: str | Path, audio_path: str | Path | None) -> ClipMeta:
+    if isinstance(meta, ClipMeta):
+        return replace(meta, extra=dict(meta.extra))
+    if isinstance(meta, ManifestRow):
+        return ClipMeta(
+            clip_id=meta.clip_id, label=meta.label, method=meta.method, audio_label=meta.audio_label,
+            video_label=meta.video_label, sync_label=meta.sync_label, source_id=meta.source_id,
+            audio_source_id=meta.audio_source_id, split=meta.split, dataset=meta.dataset,
+            video_path=meta.video_path, audio_path=meta.audio_path, fake_window=meta.fake_window,
+        )
+    return ClipMeta(clip_id=Path(video_path).stem, label=0, video_path=str(video_path), audio_path=str(audio_path or ""))
+
+
+def frame_labels(label: int, num_frames: int, fps: float, fake_window: Sequence[float] | None, start_s: float = 0.0) -> np.ndarray:
+    """``(T,)`` uint8 per-frame labels: the clip label, or 1 only inside ``fake_window`` (seconds).
+
+    A frame belongs to the window when its centre time (``start_s + (t + 0.5) / fps``) lies in it.
+    """
+    if not label or fake_window is None:
+        return np.full(num_frames, int(label), np.uint8)
+    centres = start_s + (np.arange(num_frames) + 0.5) / fps
+    a, b = fake_window
+    return ((centres >= a) & (centres < b)).astype(np.uint8)
+
+
+def _rms_dbfs(audio: np.ndarray) -> float:
+    rms = float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) if audio.size else 0.0
+    return 20 * math.log10(rms) if rms > 0 else -math.inf
+
+
+def prepare_clip(
+    video_path: str | Path,
+    audio_path: str | Path | None = None,
+    options: PrepareOptions | None = None,
+    teacher: Any = None,
+    meta: ClipMeta | ManifestRow | None = None,
+    tracker: FaceTracker | None = None,
+) -> PreparedClip:
+    """Decode, track, crop and featurize one clip in memory (nothing is written).
+
+    ``teacher``: an object with ``name``, ``vocabulary`` and ``posteriors(media, record)``
+    returning audio and visual ``(T, V)`` posteriors (``.audio``/``.visual`` or a pair).
+    ``tracker``: reuse a :class:`FaceTracker` across clips (a batch worker does); its options
+    then win over ``options.tracker``. Raises :class:`InputError` with the failing ``stage``.
+    """
+    options = options or PrepareOptions()
+    stage = _Stages(video_path)
+    clip_meta = _as_meta(meta, video_path, audio_path)
+    fps = options.fps
+
+    with stage("decode"):
+        info = decode.probe_video(video_path)
+        if not audio_path and not info.has_audio:
+            raise InputError(video_path, "no audio track (give an audio_path in the manifest)", stage="decode")
+        audio = decode._load_audio_for(video_path, audio_path, options.max_frames, fps)
+        limit = decode._frames_limit(audio.size, decode.SAMPLE_RATE, fps, options.max_frames)
+        if limit < decode.MIN_FRAMES:
+            raise InputError(video_path, decode._too_short_reason(limit, audio.size, fps), stage="decode")
+    with stage("audio"):
+        level = _rms_dbfs(audio[: int(limit * decode.SAMPLE_RATE / fps)])
+        if level < options.silence_dbfs:
+            shown = "digital silence" if level == -math.inf else f"RMS {level:.0f} dBFS"
+            raise InputError(audio_path or video_path, f"audio is silent ({shown}, threshold {options.silence_dbfs:.0f} dBFS)", stage="audio")
+
+    if tracker is None:
+        tracker = FaceTracker(replace(options.tracker, keep_regions=True))
+    else:
+        tracker.options.keep_regions = True
+    tracker.reset()
+    kept: list[np.ndarray] = []
+    frames_iter = decode.iter_frames(video_path, fps, limit)
+    count = 0
+    height = width = 0
+    while True:
+        with stage("decode"):
+            frame = next(frames_iter, None)
+        if frame is None:
+            break
+        with stage("track"):
+            tracker.add(frame)
+        if options.keep_frames:
+            kept.append(frame)
+        height, width = frame.shape[:2]
+        count += 1
+    if count < decode.MIN_FRAMES:
+        raise InputError(video_path, f"video has {count} decodable frame(s); at least {decode.MIN_FRAMES} are needed", stage="decode")
+    with stage("track"):
+        track = tracker.finish(str(video_path))
+        start = track.span[0]
+        if start:
+            track = _cut_track(track, start)
+        if track.found_fraction < options.min_face_fraction:
+            raise InputError(video_path, f"face found in only {100 * track.found_fraction:.0f}% of {track.num_frames} frames (need {100 * options.min_face_fraction:.0f}%)", stage="track")
+    num_frames = track.num_frames
+    start_s = start / fps
+    clip_audio = decode.fit_audio(audio[int(round(start * decode.SAMPLE_RATE / fps)):], num_frames, fps)
+    frames = np.stack(kept[start:]) if kept else np.zeros((0, height, width, 3), np.uint8)
+    del kept
+
+    arrays: dict[str, np.ndarray] = {}
+    with stage("crop"):
+        arrays["frames"] = crops.crop_faces(None, track, options.face_size)
+        if options.store_mouth:
+            arrays["mouth"] = crops.crop_mouths(None, track, options.mouth_size)
+        arrays["landmarks"] = crops.landmarks_in_crop(track, options.face_size)
+        arrays["face_boxes"] = track.boxes.astype(np.float32)
+        arrays["face_found"] = track.found.copy()
+    with stage("features"):
+        arrays["mfcc"] = audio_features.student_mfcc(clip_audio, num_frames, fps)
+        if options.store_stft:
+            arrays["stft"] = audio_features.teacher_stft(clip_audio, num_frames, fps).astype(np.float16)
+        arrays["frame_labels"] = frame_labels(clip_meta.label, num_frames, fps, clip_meta.fake_window, start_s)
+
+    truncated = options.max_frames is not None and start + num_frames >= options.max_frames
+    source_video_s = info.duration_s if info.duration_s is not None else (start + num_frames) / fps
+    clip_meta.fps = fps
+    clip_meta.source_fps = info.source_fps
+    clip_meta.num_frames = num_frames
+    clip_meta.duration_s = num_frames / fps
+    clip_meta.video_path = clip_meta.video_path or str(video_path)
+    clip_meta.audio_path = clip_meta.audio_path or str(audio_path or "")
+    clip_meta.extra.update({
+        "start_s": start_s,
+        "truncated": bool(truncated),
+        "source_size": [int(width), int(height)],
+        "source_video_s": float(source_video_s),
+        "source_audio_s": float(audio.size / decode.SAMPLE_RATE) if not truncated else None,
+        "face_found_fraction": round(track.found_fraction, 4),
+        "num_faces": int(track.num_faces),
+        "face_detector": track.detector,
+        "face_size": options.face_size,
+        "mouth_size": options.mouth_size if options.store_mouth else None,
+        "audio_rms_dbfs": round(level, 2),
+    })
+    record = ClipRecord(meta=clip_meta, arrays=arrays)
+    media = MediaClip(
+        frames=frames, audio=clip_audio, sample_rate=decode.SAMPLE_RATE, fps=fps, source_fps=info.source_fps,
+        path=str(video_path), duration_s=num_frames / fps, audio_path=str(audio_path or ""),
+        video_duration_s=float(source_video_s), audio_duration_s=audio.size / decode.SAMPLE_RATE, truncated=bool(truncated),
+    )
+    track.regions = track.region_boxes = None  # large and only needed for the crops above
+    if teacher is not None and getattr(teacher, "name", "none") != "none":
+        with stage("teacher"):
+            _apply_teacher(teacher, media, record, options.divergence)
+    record.validate()
+    return PreparedClip(media=media, record=record, track=track, timings=stage.timings)
+
+
+def _cut_track(track: FaceTrack, start: int) -> FaceTrack:
+    """Drop the frames before the main face first appeared (it has no pixels there)."""
+    cut = lambda a: None if a is None else a[start:]  # noqa: E731
+    return replace(track, boxes=track.boxes[start:], found=track.found[start:], landmarks=track.landmarks[start:],
+                   regions=cut(track.regions), region_boxes=cut(track.region_boxes), span=(0, track.span[1] - start))
+
+
+def _apply_teacher(teacher: Any, media: MediaClip, record: ClipRecord, divergence: str) -> None:
+    import torch
+
+    from avcorr.teachers.correlation import soft_correlation_label
+
+    out = teacher.posteriors(media, record)
+    audio_post, visual_post = (out.audio, out.visual) if hasattr(out, "audio") else out
+    audio_post = np.asarray(audio_post, np.float32)
+    visual_post = np.asarray(visual_post, np.float32)
+    label = soft_correlation_label(torch.from_numpy(audio_post), torch.from_numpy(visual_post), divergence=divergence)  # type: ignore[arg-type]
+    record.arrays["audio_posteriors"] = audio_post
+    record.arrays["visual_posteriors"] = visual_post
+    record.arrays["soft_label"] = label.numpy().astype(np.float32)
+    record.meta.teacher = str(teacher.name)
+    record.meta.vocabulary = list(teacher.vocabulary)
+
+
+# ------------------------------------------------------------------------------ batch
+
+
+@dataclass
+class ClipOutcome:
+    """What happened to one manifest row in a batch."""
+
+    clip_id: str
+    path: str
+    status: str  # "done", "skipped" or "failed"
+    stage: str = ""
+    reason: str = ""
+    frames: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PrepareSummary:
+    """Counts of a ``prepare`` run plus per-clip outcomes (in completion order)."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    outcomes: list[ClipOutcome] = field(default_factory=list)
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"i/n"`` (1-based, 1 ≤ i ≤ n) → (i, n); None → (1, 1)."""
+    if not text:
+        return 1, 1
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r}: expected i/n, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise ConfigError(f"--shard {text!r}: need 1 <= i <= n")
+    return i, n
+
+
+def in_shard(clip_id: str, shard: tuple[int, int]) -> bool:
+    """Stable assignment of clips to shards (by CRC-32 of the clip id, independent of row order)."""
+    i, n = shard
+    return n == 1 or zlib.crc32(clip_id.encode()) % n == i - 1
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(options: PrepareOptions, teacher_name: str, teacher_options: dict[str, Any]) -> None:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    _WORKER["tracker"] = FaceTracker(replace(options.tracker, keep_regions=True))
+    _WORKER["teacher"] = load_teacher(teacher_name, **teacher_options)
+    _WORKER["options"] = options
+
+
+def load_teacher(name: str, **teacher_options: Any) -> Any:
+    """The teacher called ``name`` from :mod:`avcorr.teachers.registry` (None for ``none``)."""
+    if not name or name == "none":
+        return None
+    try:
+        from avcorr.teachers.registry import get_teacher
+    except ImportError:
+        raise ConfigError(f"teacher {name!r} is not available in this version (only 'none')") from None
+    return get_teacher(name, **teacher_options)
+
+
+def _run_one(row: ManifestRow, root: str) -> ClipOutcome:
+    """Prepare one row and write it to the cache (runs inside a worker)."""
+    cache = ClipCache(root)
+    options: PrepareOptions = _WORKER["options"]
+    try:
+        prepared = prepare_clip(row.video_path, row.audio_path or None, options, _WORKER["teacher"], row, _WORKER["tracker"])
+        start = time.perf_counter()
+        try:
+            cache.write(prepared.record)
+        except Exception as exc:
+            raise InputError(cache.path_for(row.clip_id), f"cannot write the clip file ({exc.__class__.__name__}: {exc})", stage="write") from None
+        prepared.timings["write"] = time.perf_counter() - start
+        return ClipOutcome(row.clip_id, row.video_path, "done", frames=prepared.record.num_frames, timings=prepared.timings)
+    except InputError as exc:
+        return ClipOutcome(row.clip_id, row.video_path, "failed", stage=exc.stage, reason=exc.reason)
+    except AvcorrError as exc:
+        return ClipOutcome(row.clip_id, row.video_path, "failed", stage="teacher", reason=str(exc))
+
+
+class FailureLog:
+    """``failures.csv`` kept current: rows of this run replace older rows of the same clips."""
+
+    def __init__(self, root: Path, retried: set[str]) -> None:
+        self.path = root / FAILURES_NAME
+        self.retried = retried
+        self.new: dict[str, dict[str, str]] = {}
+
+    def add(self, outcome: ClipOutcome) -> None:
+        self.new[outcome.clip_id] = {"clip_id": outcome.clip_id, "path": outcome.path, "stage": outcome.stage, "reason": outcome.reason}
+        self.flush()
+
+    def flush(self) -> None:
+        old = []
+        if self.path.exists():
+            with self.path.open(newline="") as handle:
+                old = [r for r in csv.DictReader(handle) if r.get("clip_id") not in self.retried and r.get("clip_id") not in self.new]
+        rows = old + list(self.new.values())
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-failures-", suffix=".csv", dir=self.path.parent)
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=FAILURE_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, self.path)
+
+
+def prepare_manifest(
+    rows: Sequence[ManifestRow],
+    out: str | Path,
+    options: PrepareOptions | None = None,
+    workers: int | None = None,
+    shard: tuple[int, int] = (1, 1),
+    teacher: str = "none",
+    teacher_options: dict[str, Any] | None = None,
+    force: bool = False,
+    progress: Callable[[Iterator[ClipOutcome], int], Iterator[ClipOutcome]] | None = None,
+) -> PrepareSummary:
+    """Prepare every row of this shard into the cache at ``out``; never stops at a bad clip.
+
+    Clips already in the cache are skipped (unless ``force``). ``workers`` defaults to the CPU
+    count; 1 runs in this process. ``progress`` wraps the stream of outcomes (a progress bar).
+    """
+    options = options or PrepareOptions()
+    teacher_options = teacher_options or {}
+    root = Path(out)
+    cache = ClipCache(root)
+    (root / "clips").mkdir(parents=True, exist_ok=True)
+    if teacher not in ("", "none"):
+        load_teacher(teacher, **teacher_options)  # fail fast on an unknown teacher or missing weights
+    mine = [r for r in rows if in_shard(r.clip_id, shard)]
+    summary = PrepareSummary()
+    todo = []
+    for row in mine:
+        if not force and cache.has(row.clip_id):
+            summary.skipped += 1
+            summary.outcomes.append(ClipOutcome(row.clip_id, row.video_path, "skipped"))
+        else:
+            todo.append(row)
+    failures = FailureLog(root, {r.clip_id for r in mine})
+    failures.flush()  # clips now in the cache (or about to be retried) leave failures.csv
+    outcomes = _execute(todo, str(root), options, workers or os.cpu_count() or 1, teacher, teacher_options)
+    if progress is not None:
+        outcomes = progress(outcomes, len(todo))
+    for outcome in outcomes:
+        summary.outcomes.append(outcome)
+        if outcome.status == "done":
+            summary.done += 1
+        else:
+            summary.failed += 1
+            failures.add(outcome)
+    cache.rebuild_manifest()
+    return summary
+
+
+def _execute(todo: list[ManifestRow], root: str, options: PrepareOptions, workers: int, teacher: str, teacher_options: dict[str, Any]) -> Iterator[ClipOutcome]:
+    if not todo:
+        return
+    if workers <= 1 or len(todo) == 1:
+        _init_worker(options, teacher, teacher_options)
+        try:
+            for row in todo:
+                yield _run_one(row, root)
+        finally:
+            _WORKER["tracker"].close()
+            _WORKER.clear()
+        return
+    yield from _execute_pool(todo, root, options, min(workers, len(todo)), teacher, teacher_options)
+
+
+def _execute_pool(todo: list[ManifestRow], root: str, options: PrepareOptions, workers: int, teacher: str, teacher_options: dict[str, Any]) -> Iterator[ClipOutcome]:
+    """Run in a process pool; clips whose worker died are retried once, alone, then recorded."""
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    pending = list(todo)
+    crashed: list[ManifestRow] = []
+    while pending:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options)) as pool:
+            futures = {pool.submit(_run_one, row, root): row for row in pending}
+            pending = []
+            remaining = set(futures)
+            while remaining:
+                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    row = futures[future]
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        crashed.append(row)
+                    except Exception as exc:  # pickling or an error outside prepare_clip
+                        yield ClipOutcome(row.clip_id, row.video_path, "failed", stage="worker", reason=f"{exc.__class__.__name__}: {exc}")
+        for row in crashed:  # retry each alone so one bad file cannot take others down with it
+            yield _run_isolated(row, root, options, teacher, teacher_options)
+        crashed = []
+
+
+def _run_isolated(row: ManifestRow, root: str, options: PrepareOptions, teacher: str, teacher_options: dict[str, Any]) -> ClipOutcome:
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options)) as pool:
+        try:
+            return pool.submit(_run_one, row, root).result()
+        except BrokenProcessPool:
+            return ClipOutcome(row.clip_id, row.video_path, "failed", stage="worker", reason="the worker process crashed on this file (decoder or MediaPipe)")
