@@ -374,6 +374,7 @@ def _tts_donor(source_audio: np.ndarray, n: int, num_frames: int, sample_rate: i
                rng: np.random.Generator, with_visemes: bool) -> AudioDonor:
     """TTS speech of random sentences (one random voice) filling exactly n samples, with phones, at the
     source's background-noise level so that digital silence is no cue."""
+    from avcorr.forge.grammar import sample_sentence
     from avcorr.forge.tts import VoiceSpec, synthesize
 
     voice = VoiceSpec.sample(rng)
@@ -383,8 +384,9 @@ def _tts_donor(source_audio: np.ndarray, n: int, num_frames: int, sample_rate: i
     cursor = int(rng.uniform(0.05, 0.4) * sample_rate)
     pieces.append(np.zeros(cursor, dtype=np.float32))
     while cursor < n:
-        text = _sentence(rng)
-        speech = synthesize(text, voice, sample_rate=sample_rate, peak=float(rng.uniform(0.4, 0.8)))
+        sentence = sample_sentence(rng)
+        speech = synthesize(sentence.spoken, voice, sample_rate=sample_rate, peak=float(rng.uniform(0.4, 0.8)))
+        text = sentence.transcript
         offset = cursor / sample_rate
         phones.extend(_shifted(p, offset) for p in speech.phones)
         pieces.append(speech.audio)
@@ -399,19 +401,6 @@ def _tts_donor(source_audio: np.ndarray, n: int, num_frames: int, sample_rate: i
     visemes = visemes_from_phones(phones, num_frames, fps) if with_visemes else None
     return AudioDonor(audio=audio.astype(np.float32), source_id=f"tts:{voice.name}", clip_id="", kind="tts",
                       visemes=visemes, viseme_origin="tts", text=" | ".join(texts))
-
-
-def _sentence(rng: np.random.Generator) -> str:
-    """A sentence from synth's grammar when it is available, else a GRID-style command."""
-    try:
-        from avcorr.forge import grammar  # written alongside synth
-
-        return grammar.sample_sentence(rng)
-    except (ImportError, AttributeError):
-        words = (["bin", "lay", "place", "set"], ["blue", "green", "red", "white"], ["at", "by", "in", "with"],
-                 list("abcdefghijklmnopqrstuvxyz"), ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
-                 ["again", "now", "please", "soon"])
-        return " ".join(str(rng.choice(w)) for w in words)
 
 
 def _shifted(phone, offset_s: float):
