@@ -1,0 +1,52 @@
+"""``avcorr teacher``: fit and inspect the phonetic teacher's lip viseme model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from avcorr.cli.common import print_json
+
+VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
+
+
+def _videos(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+        else:
+            out.append(path)
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The phonetic teacher's lip viseme model.", no_args_is_help=True)
+    app.add_typer(group, name="teacher")
+
+    @group.command("fit-lips")
+    def fit_lips(
+        paths: list[Path] = typer.Argument(..., help="Real talking-face videos, or folders of them."),
+        out: Path = typer.Option(..., "--out", help="Where to write the model (.npz)."),
+        regularization: float = typer.Option(0.01, help="Inverse L2 strength (sklearn's C); small = strong."),
+        context: int = typer.Option(2, help="Frames of context on each side."),
+        transcripts: bool = typer.Option(True, help="Force-align known transcripts (<video>.txt, GRID names)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the fit report as JSON."),
+    ) -> None:
+        """Fit the landmark → viseme model on labels pocketsphinx makes from each clip's own audio."""
+        from avcorr.cli.common import progress
+        from avcorr.teachers.phonetic.fit import fit_from_videos
+
+        videos = _videos(paths)
+        bar = iter(progress(range(len(videos)), "labelling clips", total=len(videos), enabled=not as_json))
+        model, failures = fit_from_videos(videos, context, regularization, transcripts, on_clip=lambda *_: next(bar, None))
+        model.provenance["command"] = "avcorr teacher fit-lips " + " ".join(str(p) for p in paths) + f" --out {out.name}"
+        model.save(out)
+        report = {"out": str(out), "provenance": model.provenance, "failures": [{"path": p, "error": e} for p, e in failures]}
+        if as_json:
+            print_json(report)
+        else:
+            typer.echo(f"wrote {out}: {model.provenance['frames']} frames from {model.provenance['clips']} clips "
+                       f"({model.provenance['aligned_clips']} force-aligned)")
+            for path, error in failures:
+                typer.echo(f"failed: {error}", err=True)
