@@ -183,9 +183,11 @@ def _stream_start(stream) -> float:
 def iter_frames(path: str | Path, fps: float = 25.0, max_frames: int | None = None) -> Iterator[np.ndarray]:
     """Yield RGB frames of ``path`` re-timed to a constant ``fps`` (one frame in memory at a time).
 
-    Output frame k shows the source frame on screen at ``k / fps`` seconds after the first frame
-    (the nearest timestamp wins), so duplicated or dropped frames of a variable-rate source keep
-    their place on the clock. The last source frame lasts one nominal frame period.
+    Output frame k shows the latest source frame whose timestamp is at most ``k / fps + tol``
+    seconds after the first frame, ``tol`` being half a frame period (of the output or of the
+    source, the smaller): the nearest frame for a regular source, the frame on screen for a
+    variable-rate one, so duplicated or dropped frames keep their place on the clock. The last
+    source frame lasts one nominal frame period.
     """
     import av
 
@@ -196,6 +198,7 @@ def iter_frames(path: str | Path, fps: float = 25.0, max_frames: int | None = No
         stream.thread_type = "AUTO"
         nominal = _nominal_fps(stream) or fps
         step = 1.0 / fps
+        tolerance = 0.5 * min(step, 1.0 / nominal)
         emitted = 0
         previous: tuple[float, np.ndarray] | None = None
         t0: float | None = None
@@ -213,10 +216,11 @@ def iter_frames(path: str | Path, fps: float = 25.0, max_frames: int | None = No
                 if previous is None:
                     previous = (time, image)
                     continue
-                # Emit every output tick before this frame's timestamp, choosing the nearer frame.
+                # Emit every output tick before this frame's timestamp: the frame on screen then,
+                # or this one when it is due within the tolerance (nearest for regular sources).
                 while emitted * step < time:
                     tick = emitted * step
-                    yield previous[1] if tick - previous[0] <= time - tick else image
+                    yield image if time - tick <= tolerance + 1e-6 else previous[1]
                     emitted += 1
                     if max_frames is not None and emitted >= max_frames:
                         return
