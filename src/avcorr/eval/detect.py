@@ -53,6 +53,9 @@ class VideoVerdict:
     error: str | None = None
     audio_path: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # Face/mouth crops of the most suspicious frames (avcorr.eval.report.FrameEvidence), kept for
+    # the HTML report only when asked for; never part of the JSON.
+    evidence: list[Any] = field(default_factory=list, repr=False)
 
     @classmethod
     def failed(cls, path: str | Path, mode: str, reason: str, audio_path: str | Path | None = None) -> "VideoVerdict":

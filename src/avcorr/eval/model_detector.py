@@ -9,6 +9,7 @@ edges, where the network has the least context. The video score is the mean fram
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +137,77 @@ class ModelDetector:
         probability, correlation = score_frames(self.model, frames, np.asarray(arrays["mfcc"], dtype=np.float32),
                                                 self.max_clip_frames, self.overlap_frames)
         return ModelFrameScores(probability, correlation, teacher_correlation(record, self.config.loss.divergence))
+
+
+class ModelModeDetector:
+    """``detect`` in model mode: decode → track → crop → features → student → verdict.
+
+    ``teacher``: optional teacher object (see :mod:`avcorr.teachers.registry`); when given, its y_t
+    is reported beside the student's s_t (slower). ``evidence_frames``: keep the face and mouth
+    crops of this many most suspicious frames on the verdict for the HTML report (0: none).
+    ``max_frames``: analyse at most this many frames per video (None: all).
+    """
+
+    mode = "model"
+
+    def __init__(self, checkpoint: str | Path, threshold: float = DEFAULT_THRESHOLD, device: str = "cpu",
+                 teacher: object | None = None, segment_options: "SegmentOptions | None" = None,
+                 max_frames: int | None = 1500, evidence_frames: int = 0) -> None:
+        from avcorr.eval.segments import SegmentOptions
+
+        self.scorer = ModelDetector(checkpoint, device=device)
+        self.threshold = threshold
+        self.teacher = teacher
+        self.segment_options = segment_options or SegmentOptions.for_threshold(threshold)
+        self.max_frames = max_frames
+        self.evidence_frames = evidence_frames
+        self._tracker = None
+
+    def detect(self, path: str | Path, audio_path: str | Path | None = None):  # -> VideoVerdict
+        from avcorr.data.prepare import PrepareOptions, prepare_clip
+        from avcorr.media.face import FaceTracker
+
+        if self._tracker is None:
+            self._tracker = FaceTracker()
+        options = PrepareOptions(store_stft=self.teacher is not None, store_mouth=self.evidence_frames > 0,
+                                 max_frames=self.max_frames)
+        prepared = prepare_clip(path, audio_path, options, teacher=self.teacher, tracker=self._tracker)
+        started = time.perf_counter()
+        scores = self.scorer.score_record(prepared.record)
+        timings = {**prepared.timings, "model": time.perf_counter() - started}
+        verdict = self.verdict_from_scores(path, scores, prepared.record.meta.fps or 25.0, audio_path)
+        extra = prepared.record.meta.extra
+        verdict.details.update({
+            "face_found_fraction": extra.get("face_found_fraction"), "start_s": extra.get("start_s", 0.0),
+            "truncated": extra.get("truncated", False),
+            "timings_s": {k: round(v, 3) for k, v in timings.items() if v > 0},
+            **({"teacher": getattr(self.teacher, "name", "")} if self.teacher is not None else {}),
+        })
+        if self.evidence_frames:
+            from avcorr.eval.report import collect_evidence
+
+            verdict.evidence = collect_evidence(prepared.record.arrays, scores.fake_probability, verdict.fps,
+                                                self.evidence_frames)
+        return verdict
+
+    def verdict_from_scores(self, path: str | Path, scores: ModelFrameScores, fps: float,
+                            audio_path: str | Path | None = None):  # -> VideoVerdict
+        """The verdict (score = mean frame probability; ``fake`` at or above the threshold) with
+        per-frame values and suspicious segments."""
+        from avcorr.eval.detect import FrameScore, VideoVerdict
+        from avcorr.eval.segments import find_segments
+
+        teacher = scores.teacher_correlation
+        frames = [FrameScore(t=round(t / fps, 4), correlation=float(scores.correlation[t]),
+                             fake_probability=float(scores.fake_probability[t]),
+                             soft_label=None if teacher is None or not np.isfinite(teacher[t]) else float(teacher[t]))
+                  for t in range(len(scores.fake_probability))]
+        score = scores.score
+        return VideoVerdict(
+            path=str(path), score=score, verdict="fake" if score >= self.threshold else "real", mode=self.mode,
+            fps=fps, frames=frames, segments=find_segments(scores.fake_probability, fps, self.segment_options),
+            audio_path=str(audio_path) if audio_path else None,
+            details={"checkpoint": self.scorer.checkpoint, "threshold": self.threshold, "num_frames": len(frames),
+                     "mean_correlation": round(float(np.mean(scores.correlation)), 4),
+                     "windows": len(window_bounds(len(frames), self.scorer.max_clip_frames, self.scorer.overlap_frames))},
+        )

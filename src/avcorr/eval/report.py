@@ -60,10 +60,48 @@ class ReportVideo:
     evidence: list[FrameEvidence] = field(default_factory=list)
     error: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+    correlation_label: str = "student correlation $s_t$"
+    teacher_label: str = "teacher correlation $y_t$"
 
     @property
     def name(self) -> str:
         return Path(self.path).name or self.path
+
+
+_SHOWN_DETAILS = ("checkpoint", "teacher", "face_found_fraction", "mean_correlation", "offset_s", "truncated", "windows")
+
+
+def from_verdict(verdict: Any) -> ReportVideo:
+    """The report's view of a :class:`avcorr.eval.detect.VideoVerdict` (and of the evidence frames a
+    detector kept on it, ``verdict.evidence``)."""
+    if verdict.error is not None or verdict.score is None:
+        return ReportVideo(path=verdict.path, verdict="error", mode=verdict.mode, error=verdict.error or "no score")
+
+    def series(name: str) -> np.ndarray | None:
+        values = [getattr(f, name) for f in verdict.frames]
+        if not values or all(v is None for v in values):
+            return None
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+    details = dict(verdict.details or {})
+    shown = {k.replace("_", " "): _detail_text(details[k]) for k in _SHOWN_DETAILS if details.get(k) not in (None, "", False)}
+    if getattr(verdict, "audio_path", None):
+        shown = {"audio": str(verdict.audio_path), **shown}
+    zero_shot = verdict.mode == "zero-shot"
+    return ReportVideo(
+        path=verdict.path, verdict=verdict.verdict or "error", probability=verdict.score, mode=verdict.mode,
+        threshold=details.get("threshold"), fps=verdict.fps or 25.0, fake_probability=series("fake_probability"),
+        correlation=series("correlation"), teacher_correlation=series("soft_label"), segments=list(verdict.segments),
+        evidence=list(getattr(verdict, "evidence", None) or []), details=shown,
+        correlation_label="teacher correlation (best A/V offset)" if zero_shot else "student correlation $s_t$",
+        teacher_label="teacher label $y_t$" if zero_shot else "teacher correlation $y_t$",
+    )
+
+
+def _detail_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,9 +203,9 @@ def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5)
     if has_corr:
         ax = axes[row]
         if video.correlation is not None:
-            ax.plot(time, video.correlation, color="#1d6fb8", lw=1.4, label="student correlation $s_t$")
+            ax.plot(time, video.correlation, color="#1d6fb8", lw=1.4, label=video.correlation_label)
         if video.teacher_correlation is not None:
-            ax.plot(time, video.teacher_correlation, color="#2a9d8f", lw=1.4, ls="--", label="teacher correlation $y_t$")
+            ax.plot(time, video.teacher_correlation, color="#2a9d8f", lw=1.4, ls="--", label=video.teacher_label)
         for segment in video.segments:
             ax.axvspan(segment.start_s, segment.end_s, color="#e63946", alpha=0.10, lw=0)
         ax.set_ylim(-0.02, 1.02)

@@ -1,0 +1,185 @@
+"""How fast is ``detect`` end to end (decode → face track → crops → MFCC → student → verdict)?
+
+Real-time factor (RTF) = seconds of video analysed / seconds of wall-clock time, per clip, on the
+shared real clips and forged versions of them (``avcorr forge``), with torch (and the process)
+limited to ``--cores`` CPU cores. The target is RTF ≥ 1 on 2 cores, 3 as the goal. The detector's
+weights do not change its speed, so an untrained model of the chosen config is used unless
+``--checkpoint`` is given. The first clip is a warm-up (model and face-model loading) and is not
+counted. Results: benchmarks/results/detect_speed.{json,md}.
+
+    .venv/bin/python benchmarks/detect_speed.py            # 10 real clips + their forgeries, cpu and paper configs
+    .venv/bin/python benchmarks/detect_speed.py --quick    # 3 real clips, 1 forgery method, cpu config
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def machine() -> dict:
+    import torch
+
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "logical_cores": os.cpu_count(), "torch": torch.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def real_clips(data: Path, count: int) -> list[Path]:
+    """Real clips of the shared catalog, spread over its sources (every k-th row)."""
+    with (data / "catalog.csv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["label"] == "real"]
+    step = max(1, len(rows) // count)
+    return [data / r["file"] for r in rows[::step][:count]]
+
+
+def forge_clips(sources: list[Path], methods: str, out: Path) -> list[tuple[Path, str]]:
+    """Forged versions of ``sources`` (one per source and method), via ``avcorr forge``."""
+    from avcorr.data.manifest import ManifestRow
+    from avcorr.forge.forge import ForgeOptions, run_forge
+
+    rows = [ManifestRow(clip_id=p.stem, video_path=str(p), label=0, method="real", source_id=p.stem) for p in sources]
+    run_forge(rows, out, ForgeOptions(methods=methods.split(","), per_source=1, seed=0, include_real=False))
+    with (out / "manifest.csv").open(newline="") as handle:
+        fakes = [r for r in csv.DictReader(handle) if r["label"] == "1"]
+    return [(Path(r["video_path"]) if Path(r["video_path"]).is_absolute() else out / r["video_path"], r["method"])
+            for r in fakes]
+
+
+def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]], workdir: Path) -> dict:
+    import torch
+
+    from avcorr.config import load_experiment_config
+    from avcorr.eval.model_detector import ModelModeDetector
+    from avcorr.models.checkpoint import save_detector
+    from avcorr.models.detector import build_detector
+
+    if checkpoint is None:
+        config = load_experiment_config(name)
+        torch.manual_seed(0)
+        checkpoint = str(workdir / f"run_{name}")
+        save_detector(checkpoint, build_detector(config.model).eval(), config)
+    detector = ModelModeDetector(checkpoint)
+    detector.detect(clips[0][0])  # warm-up: loads the face models and the network
+    rows = []
+    for path, kind in clips:
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        verdict = detector.detect(path)
+        elapsed = time.perf_counter() - started
+        if verdict.error:
+            rows.append({"clip": path.name, "kind": kind, "error": verdict.error})
+            continue
+        seconds = len(verdict.frames) / verdict.fps
+        rows.append({"clip": path.name, "kind": kind, "video_s": round(seconds, 2), "wall_s": round(elapsed, 3),
+                     "rtf": round(seconds / elapsed, 2), "load_1min": round(load, 2),
+                     "stages_s": verdict.details.get("timings_s", {})})
+        print(f"  {name:6s} {kind:12s} {seconds:6.2f} s video in {elapsed:6.2f} s → RTF {seconds / elapsed:5.2f}  {path.name}",
+              flush=True)
+    done = [r for r in rows if "rtf" in r]
+    total_video = sum(r["video_s"] for r in done)
+    total_wall = sum(r["wall_s"] for r in done)
+    stages: dict[str, float] = {}
+    for r in done:
+        for stage, value in r["stages_s"].items():
+            stages[stage] = stages.get(stage, 0.0) + value
+    return {
+        "config": name, "checkpoint": checkpoint, "clips": rows,
+        "overall_rtf": round(total_video / total_wall, 2) if total_wall else None,
+        "median_rtf": round(statistics.median(r["rtf"] for r in done), 2) if done else None,
+        "min_rtf": round(min(r["rtf"] for r in done), 2) if done else None,
+        "real_rtf": _group_rtf(done, real=True), "forged_rtf": _group_rtf(done, real=False),
+        "stage_share": {k: round(v / total_wall, 3) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
+        "video_s": round(total_video, 1), "wall_s": round(total_wall, 1),
+    }
+
+
+def _group_rtf(rows: list[dict], real: bool) -> float | None:
+    chosen = [r for r in rows if (r["kind"] == "real") == real]
+    wall = sum(r["wall_s"] for r in chosen)
+    return round(sum(r["video_s"] for r in chosen) / wall, 2) if wall else None
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        "# detect speed (end to end: decode → face track → crops → MFCC → student → verdict)", "",
+        f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']}, Python {m['python']}; "
+        f"limited to {result['cores']} cores (process affinity and torch threads). Load average during the run: "
+        f"{result['load_before']:.1f} → {result['load_after']:.1f} (1 min): the machine was shared with other "
+        "jobs, so these are pessimistic.", "",
+        f"Clips: {result['num_real']} real clips of the shared set and {result['num_forged']} forged versions "
+        f"({result['methods']}). RTF = video seconds / wall seconds (higher is faster; ≥ 1 is real time, goal 3).", "",
+        "| config | overall RTF | real | forged | median | slowest clip | video (s) | wall (s) | time share by stage |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in result["runs"]:
+        share = ", ".join(f"{k} {100 * v:.0f}%" for k, v in run["stage_share"].items())
+        lines.append(f"| {run['config']} | {run['overall_rtf']} | {run['real_rtf']} | {run['forged_rtf']} | "
+                     f"{run['median_rtf']} | {run['min_rtf']} | {run['video_s']} | {run['wall_s']} | {share} |")
+    lines += ["", f"Command: `{result['command']}`", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared clips folder")
+    parser.add_argument("--clips", type=int, default=10, help="real clips to use")
+    parser.add_argument("--methods", default="audio-swap,lip-rewrite,still-talk", help="forgery methods")
+    parser.add_argument("--configs", default="cpu,paper", help="model configs to time (untrained weights)")
+    parser.add_argument("--checkpoint", default=None, help="time this run folder instead of --configs")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="3 clips, one forgery method, cpu config")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if args.quick:
+        args.clips, args.methods, args.configs = 3, "audio-swap", "cpu"
+    if not (args.data / "catalog.csv").exists():
+        print(f"no shared clips at {args.data} (give --data)", file=sys.stderr)
+        return 2
+    if hasattr(os, "sched_setaffinity"):
+        available = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(available[: args.cores]))
+    import torch
+
+    torch.set_num_threads(args.cores)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        sources = real_clips(args.data, args.clips)
+        print(f"forging {args.methods} from {len(sources)} real clips (not timed)...", flush=True)
+        forged = forge_clips(sources, args.methods, workdir / "forged")
+        clips = [(p, "real") for p in sources] + forged
+        configs = ["checkpoint"] if args.checkpoint else args.configs.split(",")
+        runs = [run_config(name, args.checkpoint, clips, workdir) for name in configs]
+    result = {"machine": machine(), "cores": args.cores, "load_before": load_before, "load_after": os.getloadavg()[0],
+              "num_real": len(sources), "num_forged": len(forged), "methods": args.methods,
+              "command": " ".join(["python", "benchmarks/detect_speed.py", *sys.argv[1:]]), "runs": runs,
+              "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    args.out.mkdir(parents=True, exist_ok=True)
+    suffix = "_quick" if args.quick else ""
+    (args.out / f"detect_speed{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"detect_speed{suffix}.md").write_text(markdown(result))
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

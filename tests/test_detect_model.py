@@ -1,0 +1,73 @@
+"""Model-mode detect: verdicts from frame scores, the report's view of a verdict, and one real clip
+end to end (skips without the shared clips)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from avcorr.config import load_experiment_config
+from avcorr.eval.detect import VideoVerdict, report_json
+from avcorr.eval.model_detector import ModelFrameScores, ModelModeDetector
+from avcorr.eval.report import from_verdict, write_report
+from avcorr.models.checkpoint import save_detector
+from avcorr.models.detector import build_detector
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    torch.manual_seed(0)
+    config = load_experiment_config("tiny")
+    run = tmp_path_factory.mktemp("run")
+    save_detector(run, build_detector(config.model).eval(), config)
+    return run
+
+
+def scores_with_window(num_frames: int = 100, window: tuple[int, int] = (40, 70)) -> ModelFrameScores:
+    prob = np.full(num_frames, 0.2, np.float32)
+    prob[window[0]:window[1]] = 0.9
+    corr = np.where(prob > 0.5, 0.3, 0.8).astype(np.float32)
+    return ModelFrameScores(prob, corr, teacher_correlation=np.full(num_frames, 0.6, np.float32))
+
+
+def test_verdict_from_scores(tiny_run):
+    detector = ModelModeDetector(tiny_run, threshold=0.4)
+    verdict = detector.verdict_from_scores("clip.mp4", scores_with_window(), fps=25.0)
+    assert verdict.mode == "model" and verdict.score == pytest.approx((70 * 0.2 + 30 * 0.9) / 100)
+    assert verdict.verdict == "fake"  # 0.41 >= 0.4
+    assert [(s.start_frame, s.end_frame) for s in verdict.segments] == [(40, 70)]
+    assert verdict.frames[41].fake_probability == pytest.approx(0.9) and verdict.frames[41].t == pytest.approx(1.64)
+    assert verdict.frames[0].correlation == pytest.approx(0.8) and verdict.frames[0].soft_label == pytest.approx(0.6)
+    assert verdict.details["threshold"] == 0.4 and verdict.details["num_frames"] == 100
+    document = json.loads(json.dumps(report_json([verdict])))
+    video = document["videos"][0]
+    assert video["segments"][0]["start_s"] == pytest.approx(1.6) and video["segments"][0]["end_s"] == pytest.approx(2.8)
+    assert "evidence" not in video
+    lenient = ModelModeDetector(tiny_run, threshold=0.5).verdict_from_scores("clip.mp4", scores_with_window(), 25.0)
+    assert lenient.verdict == "real" and len(lenient.segments) == 1  # a local window does not flip the mean
+
+
+def test_report_view_of_verdicts(tiny_run, tmp_path):
+    verdict = ModelModeDetector(tiny_run).verdict_from_scores("a <b>.mp4", scores_with_window(), fps=25.0)
+    view = from_verdict(verdict)
+    assert view.verdict == verdict.verdict and view.threshold == 0.5 and view.mode == "model"
+    np.testing.assert_allclose(view.fake_probability[40:70], 0.9, atol=1e-4)
+    np.testing.assert_allclose(view.teacher_correlation, 0.6, atol=1e-4)
+    failed = from_verdict(VideoVerdict.failed("x.mp4", "model", "x.mp4: no face"))
+    assert failed.verdict == "error" and failed.error == "x.mp4: no face"
+    page = write_report([view, failed], tmp_path).read_text()
+    assert "a &lt;b&gt;.mp4" in page and "x.mp4: no face" in page
+
+
+def test_real_clip_end_to_end(tiny_run, shared_data, tmp_path):
+    clip = sorted((shared_data / "clips").glob("*GRID*"))[0]
+    detector = ModelModeDetector(tiny_run, evidence_frames=3)
+    verdict = detector.detect(clip)
+    assert verdict.error is None and verdict.verdict in ("fake", "real") and 0.0 <= verdict.score <= 1.0
+    assert len(verdict.frames) == pytest.approx(25 * 3, abs=5)
+    assert verdict.details["timings_s"]["model"] > 0
+    assert len(verdict.evidence) == 3 and verdict.evidence[0].mouth is not None
+    page = write_report([from_verdict(verdict)], tmp_path).read_text()
+    assert page.count("data:image/png;base64,") == 1 + 2 * 3
