@@ -102,7 +102,8 @@ def _fakeavceleb_metadata(root: Path) -> dict[str, dict[str, str]]:
             cells = [c.strip() for c in row]
             named = {header[i]: cells[i] for i in range(min(len(header), len(cells))) if header[i]}
             filename = next((c for c in cells if c.lower().endswith(VIDEO_EXTENSIONS)), "")
-            folder = next((c for c in cells if any(cat in c for cat in FAKEAVCELEB_CATEGORIES)), "")
+            # the folder column holds a category as one of its path parts (the "type" column holds it alone)
+            folder = max((c for c in cells if any(cat in Path(c).parts for cat in FAKEAVCELEB_CATEGORIES)), key=len, default="")
             if not filename or not folder:
                 continue
             parts = Path(folder).parts

@@ -268,7 +268,10 @@ def _apply_teacher(teacher: Any, media: MediaClip, record: ClipRecord, divergenc
     record.arrays["visual_posteriors"] = visual_post
     record.arrays["soft_label"] = label.numpy().astype(np.float32)
     record.meta.teacher = str(teacher.name)
-    record.meta.vocabulary = list(teacher.vocabulary)
+    record.meta.vocabulary = list(getattr(out, "vocabulary", None) or teacher.vocabulary)
+    info = getattr(out, "info", None)
+    if info:
+        record.meta.extra["teacher_info"] = dict(info)
 
 
 # ------------------------------------------------------------------------------ batch
