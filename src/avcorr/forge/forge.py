@@ -81,6 +81,7 @@ class ForgeReport:
     frames_forged: int
     frames_written: int
     seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         by_method: dict[str, int] = {}
@@ -91,6 +92,7 @@ class ForgeReport:
             "failures": [f.__dict__ for f in self.failures], "previews": [str(p) for p in self.previews],
             "frames_written": self.frames_written, "seconds": round(self.seconds, 3),
             "frames_per_second": round(self.frames_written / self.seconds, 2) if self.seconds > 0 else None,
+            "stage_seconds": {k: round(v, 3) for k, v in sorted(self.stage_seconds.items())},
         }
 
 
@@ -118,6 +120,16 @@ def forge_rng(seed: int, *keys: str | int) -> np.random.Generator:
     return np.random.default_rng(words)
 
 
+class StageTimer:
+    """Wall seconds spent per stage (decode, track, phones, tts, forge:<method>, encode)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, started: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
+
 class SourceStore:
     """Decoded clips, face tracks, phones and face banks of the sources, computed once and cached.
 
@@ -125,8 +137,10 @@ class SourceStore:
     phones and donor face banks are small and kept for all.
     """
 
-    def __init__(self, rows: list[ManifestRow], fps: float, max_seconds: float | None) -> None:
+    def __init__(self, rows: list[ManifestRow], fps: float, max_seconds: float | None,
+                 timer: StageTimer | None = None) -> None:
         self.rows = {r.clip_id: r for r in rows}
+        self.timer = timer or StageTimer()
         self.fps = fps
         self.max_frames = int(round(max_seconds * fps)) if max_seconds else None
         self._media: OrderedDict[str, Any] = OrderedDict()
@@ -147,11 +161,14 @@ class SourceStore:
         from avcorr.media.decode import read_media
 
         row = self.rows[clip_id]
+        started = time.perf_counter()
         try:
             clip = read_media(row.video_path, row.audio_path or None, fps=self.fps, max_frames=self.max_frames)
         except InputError as exc:
             self.bad[clip_id] = exc
             raise
+        finally:
+            self.timer.add("decode", started)
         self._media[clip_id] = clip
         self._audio[clip_id] = clip.audio
         while len(self._media) > 2:
@@ -173,11 +190,14 @@ class SourceStore:
                 from avcorr.media.face import FaceTracker
 
                 self._tracker = FaceTracker()
+            started = time.perf_counter()
             try:
                 track = self._tracker.track(clip.frames, path=clip.path)
             except InputError as exc:
                 self.bad[clip_id] = exc
                 raise
+            finally:
+                self.timer.add("track", started)
             self._tracks[clip_id] = (track.landmarks, track.found)
         return self._tracks[clip_id]
 
@@ -188,12 +208,18 @@ class SourceStore:
     def phones(self, clip_id: str) -> list:
         """Phones of the clip's whole audio: forced alignment when its name spells a GRID sentence."""
         if clip_id not in self._phones:
-            segments, _ = self._phone_recognizer().phones(self.audio(clip_id), transcript=self._transcript(clip_id))
+            audio = self.audio(clip_id)
+            started = time.perf_counter()
+            segments, _ = self._phone_recognizer().phones(audio, transcript=self._transcript(clip_id))
+            self.timer.add("phones", started)
             self._phones[clip_id] = segments
         return self._phones[clip_id]
 
     def recognise(self, audio: np.ndarray) -> list:
-        return self._phone_recognizer().phone_loop(audio)
+        started = time.perf_counter()
+        segments = self._phone_recognizer().phone_loop(audio)
+        self.timer.add("phones", started)
+        return segments
 
     def face_bank(self, clip_id: str) -> FaceDonor:
         """Up to FACE_BANK_SIZE frames of the clip spanning its lip openings, with their landmarks."""
@@ -230,9 +256,10 @@ def run_forge(sources: str | Path | list[ManifestRow], out_dir: str | Path, opti
     rows = sources if isinstance(sources, list) else sources_from_path(sources)
     out_dir = Path(out_dir)
     (out_dir / "videos").mkdir(parents=True, exist_ok=True)
-    store = SourceStore(rows, options.fps, options.max_seconds)
+    timer = StageTimer()
+    store = SourceStore(rows, options.fps, options.max_seconds, timer)
     methods = [get_method(name) for name in options.methods]
-    writer = _Writer(out_dir)
+    writer = _Writer(out_dir, timer)
     failures: list[ForgeFailure] = []
     previews: dict[str, list] = {}
     frames_forged = 0
@@ -275,7 +302,7 @@ def run_forge(sources: str | Path | list[ManifestRow], out_dir: str | Path, opti
             written.append(write_contact_sheet(out_dir / "preview" / f"{name}.png", name, picks))
     return ForgeReport(out_dir=out_dir, manifest_path=manifest_path, rows=writer.rows, failures=failures,
                        previews=written, frames_forged=frames_forged, frames_written=writer.frames,
-                       seconds=time.perf_counter() - started)
+                       seconds=time.perf_counter() - started, stage_seconds=dict(timer.seconds))
 
 
 def _forge_one(store: SourceStore, row: ManifestRow, method, k: int, options: ForgeOptions):
@@ -295,7 +322,9 @@ def _forge_one(store: SourceStore, row: ManifestRow, method, k: int, options: Fo
     clip = store.media(row.clip_id)  # donors may have pushed the source out of the frame cache
     source = SourceClip(clip_id=row.clip_id, identity=identity_of(row), frames=clip.frames, audio=clip.audio,
                         fps=clip.fps, sample_rate=sample_rate, landmarks=landmarks, found=found)
+    started = time.perf_counter()
     forged = method.forge(ForgeRequest(source=source, rng=rng, audio_donor=audio_donor, face_donor=face_donor, window=window))
+    store.timer.add(f"forge:{method.name}", started)
     frames, audio = forged.frames, np.asarray(forged.audio, dtype=np.float32)
     if len(audio) != len(clip.audio) or frames.shape != clip.frames.shape:
         raise ValueError(f"{method.name} changed the clip's length or size")
@@ -324,7 +353,11 @@ def _audio_donor(store: SourceStore, row: ManifestRow, method, rng: np.random.Ge
         return None
     n = int(round(num_frames * sample_rate / fps))
     if kind == "tts":
-        return _tts_donor(store.audio(row.clip_id), n, num_frames, sample_rate, fps, rng, method.needs_visemes)
+        source_audio = store.audio(row.clip_id)
+        started = time.perf_counter()
+        donor = _tts_donor(source_audio, n, num_frames, sample_rate, fps, rng, method.needs_visemes)
+        store.timer.add("tts", started)
+        return donor
     donor_id = _pick_donor(store, row, rng, same_identity=kind == "self", need_face=False)
     if donor_id == row.clip_id:
         # The same recording, another stretch: rotate by ≥ 1 s (at least a third of the clip), fade the seam.
@@ -467,8 +500,9 @@ def _donor_record(donor: AudioDonor | None) -> dict[str, Any] | None:
 class _Writer:
     """Encodes clips into ``videos/`` and collects their manifest rows and audit records."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, timer: StageTimer) -> None:
         self.out_dir = out_dir
+        self.timer = timer
         self.rows: list[ManifestRow] = []
         self.frames = 0
         self._audit = (out_dir / "forgeries.jsonl").open("w")
@@ -478,7 +512,9 @@ class _Writer:
         from avcorr.media.encode import write_video
 
         path = self.out_dir / "videos" / f"{row.clip_id}.mp4"
+        started = time.perf_counter()
         write_video(path, frames, audio, fps=fps, sample_rate=sample_rate)
+        self.timer.add("encode", started)
         row.video_path = str(path)
         self.rows.append(row)
         self.frames += len(frames)

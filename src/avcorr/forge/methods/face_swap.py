@@ -22,7 +22,7 @@ import numpy as np
 from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
 from avcorr.forge.methods.blend import clip_box, paste, region_mask, sample_blend_style
-from avcorr.forge.methods.warp import TriangleMesh, apply_affine, fit_similarity, invert_affine
+from avcorr.forge.methods.warp import TriangleMesh, apply_affine, expand_box, fit_similarity, invert_affine
 
 _LOWER_OVAL = [l for l in lm.FACE_OVAL if l not in (10, 338, 297, 332, 284, 109, 67, 103, 54, 21, 251, 162)]
 
@@ -76,8 +76,13 @@ class FaceSwap:
             x0, y0, x1, y1 = box
             if x1 - x0 < 12 or y1 - y0 < 12:
                 continue
-            mesh = TriangleMesh.build(target[lm.WARP_POINTS], box)
+            # The mesh's fixed border must lie outside both landmark sets, or clipping them tears the warp.
+            both = np.vstack([target[lm.WARP_POINTS], aligned[lm.WARP_POINTS], polygon])
+            mesh_box = expand_box(np.vstack([both, np.array(box[:2]), np.array(box[2:]) - 1]), 0.08, (h, w))
+            mesh = TriangleMesh.build(target[lm.WARP_POINTS], mesh_box)
             map_x, map_y = mesh.backward_maps(aligned[lm.WARP_POINTS], target[lm.WARP_POINTS])
+            mx0, my0 = mesh_box[0], mesh_box[1]
+            map_x, map_y = map_x[y0 - my0:y1 - my0, x0 - mx0:x1 - mx0], map_y[y0 - my0:y1 - my0, x0 - mx0:x1 - mx0]
             back = invert_affine(align)  # aligned (source) coordinates → donor image coordinates
             dx = back[0, 0] * map_x + back[0, 1] * map_y + back[0, 2]
             dy = back[1, 0] * map_x + back[1, 1] * map_y + back[1, 2]
