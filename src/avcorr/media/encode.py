@@ -4,9 +4,10 @@
 generated media share one codec setup, as real-world clips of one source would.
 
 Determinism: RGB is converted to I420 by OpenCV (BT.601, limited range) rather than by
-swscale, whose output was seen to vary between runs on a loaded machine; the encoders run
-single-threaded with FFmpeg's ``bitexact`` flags on the codecs and the muxer, and no creation
-time is written. So the same input gives a byte-identical file with the same PyAV/FFmpeg build
+swscale, x264 runs single-threaded and without macroblock-tree rate control (whose lookahead
+gave a different stream in about one run in ten with the same input: an assembly routine that
+depends on memory it does not own), FFmpeg's ``bitexact`` flags are set on the codecs and the
+muxer, and no creation time is written. So the same input gives a byte-identical file with the same PyAV/FFmpeg build
 (tested, also under CPU contention). Across FFmpeg builds only the decoded content is expected to
 be close, not identical.
 """
@@ -59,7 +60,7 @@ def write_video(
         video.time_base = 1 / rate
         video.thread_count = 1
         video.codec_context.flags |= _bitexact_flag(av)
-        video.options = {"crf": str(crf), "preset": preset, "threads": "1", "x264-params": "threads=1:lookahead-threads=1"}
+        video.options = {"crf": str(crf), "preset": preset, "threads": "1", "x264-params": "threads=1:lookahead-threads=1:mbtree=0"}
 
         audio_stream = None
         samples = None
