@@ -57,6 +57,11 @@ def forge_clips(sources: list[Path], methods: str, out: Path) -> list[tuple[Path
 
     rows = [ManifestRow(clip_id=p.stem, video_path=str(p), label=0, method="real", source_id=p.stem) for p in sources]
     run_forge(rows, out, ForgeOptions(methods=methods.split(","), per_source=1, seed=0, include_real=False))
+    return read_forged(out)
+
+
+def read_forged(out: Path) -> list[tuple[Path, str]]:
+    """The fake clips listed in a forge output folder's manifest."""
     with (out / "manifest.csv").open(newline="") as handle:
         fakes = [r for r in csv.DictReader(handle) if r["label"] == "1"]
     return [(Path(r["video_path"]) if Path(r["video_path"]).is_absolute() else out / r["video_path"], r["method"])
@@ -81,17 +86,19 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
     rows = []
     for path, kind in clips:
         load = os.getloadavg()[0]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         verdict = detector.detect(path)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if verdict.error:
             rows.append({"clip": path.name, "kind": kind, "error": verdict.error})
             continue
         seconds = len(verdict.frames) / verdict.fps
         rows.append({"clip": path.name, "kind": kind, "video_s": round(seconds, 2), "wall_s": round(elapsed, 3),
-                     "rtf": round(seconds / elapsed, 2), "load_1min": round(load, 2),
+                     "rtf": round(seconds / elapsed, 2), "cpu_s": round(cpu, 3), "cpu_rtf": round(seconds / cpu, 2),
+                     "load_1min": round(load, 2),
                      "stages_s": verdict.details.get("timings_s", {})})
-        print(f"  {name:6s} {kind:12s} {seconds:6.2f} s video in {elapsed:6.2f} s → RTF {seconds / elapsed:5.2f}  {path.name}",
+        print(f"  {name:6s} {kind:12s} {seconds:6.2f} s video in {elapsed:6.2f} s → RTF {seconds / elapsed:5.2f} "
+              f"(CPU {cpu:6.2f} s → {seconds / cpu:5.2f})  {path.name}",
               flush=True)
     done = [r for r in rows if "rtf" in r]
     total_video = sum(r["video_s"] for r in done)
@@ -103,6 +110,7 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
     return {
         "config": name, "checkpoint": checkpoint, "clips": rows,
         "overall_rtf": round(total_video / total_wall, 2) if total_wall else None,
+        "cpu_rtf": round(total_video / sum(r["cpu_s"] for r in done), 2) if done else None,
         "median_rtf": round(statistics.median(r["rtf"] for r in done), 2) if done else None,
         "min_rtf": round(min(r["rtf"] for r in done), 2) if done else None,
         "real_rtf": _group_rtf(done, real=True), "forged_rtf": _group_rtf(done, real=False),
@@ -127,12 +135,14 @@ def markdown(result: dict) -> str:
         "jobs, so these are pessimistic.", "",
         f"Clips: {result['num_real']} real clips of the shared set and {result['num_forged']} forged versions "
         f"({result['methods']}). RTF = video seconds / wall seconds (higher is faster; ≥ 1 is real time, goal 3).", "",
-        "| config | overall RTF | real | forged | median | slowest clip | video (s) | wall (s) | time share by stage |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "CPU RTF = video seconds / CPU seconds of the process (all its threads): what one core alone would "
+        "deliver, so a lower bound for a quiet 2-core machine that load from other jobs barely moves.", "",
+        "| config | overall RTF | CPU RTF | real | forged | median | slowest clip | video (s) | wall (s) | time share by stage |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in result["runs"]:
         share = ", ".join(f"{k} {100 * v:.0f}%" for k, v in run["stage_share"].items())
-        lines.append(f"| {run['config']} | {run['overall_rtf']} | {run['real_rtf']} | {run['forged_rtf']} | "
+        lines.append(f"| {run['config']} | {run['overall_rtf']} | {run['cpu_rtf']} | {run['real_rtf']} | {run['forged_rtf']} | "
                      f"{run['median_rtf']} | {run['min_rtf']} | {run['video_s']} | {run['wall_s']} | {share} |")
     lines += ["", f"Command: `{result['command']}`", ""]
     return "\n".join(lines)
@@ -148,6 +158,7 @@ def main() -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="3 clips, one forgery method, cpu config")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--forged", type=Path, default=None, help="reuse this `avcorr forge` output folder (else forge to a temporary one)")
     args = parser.parse_args()
     if args.quick:
         args.clips, args.methods, args.configs = 3, "audio-swap", "cpu"
@@ -164,8 +175,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         sources = real_clips(args.data, args.clips)
-        print(f"forging {args.methods} from {len(sources)} real clips (not timed)...", flush=True)
-        forged = forge_clips(sources, args.methods, workdir / "forged")
+        print(f"forging {args.methods} from {len(sources)} real clips (not timed; reused if --forged holds them)...", flush=True)
+        forged_dir = args.forged or workdir / "forged"
+        forged = forge_clips(sources, args.methods, forged_dir) if not (forged_dir / "manifest.csv").exists() \
+            else read_forged(forged_dir)
         clips = [(p, "real") for p in sources] + forged
         configs = ["checkpoint"] if args.checkpoint else args.configs.split(",")
         runs = [run_config(name, args.checkpoint, clips, workdir) for name in configs]

@@ -106,13 +106,14 @@ class Detector(Protocol):
 class ZeroShotDetector:
     """Training-free detection from the phonetic teacher (or any :class:`~avcorr.teachers.base.Teacher`).
 
-    ``max_frames`` caps the frames analysed per video (None: all).
+    ``max_frames`` caps the frames analysed per video (None: all). ``evidence_frames``: keep the
+    face and mouth crops of this many most suspicious frames on the verdict (for the HTML report).
     """
 
     mode = "zero-shot"
 
     def __init__(self, teacher: Any = None, options: Any = None, segment_options: SegmentOptions | None = None,
-                 max_frames: int | None = 1500) -> None:
+                 max_frames: int | None = 1500, evidence_frames: int = 0) -> None:
         from avcorr.teachers.zero_shot import ZeroShotOptions
 
         if teacher is None:
@@ -125,6 +126,7 @@ class ZeroShotDetector:
         self.segment_options = segment_options or SegmentOptions(high=0.55, low=0.5, smooth_frames=13,
                                                                  min_duration_s=0.5, merge_gap_s=0.3)
         self.max_frames = max_frames
+        self.evidence_frames = evidence_frames
         self._tracker = None
 
     def detect(self, path: str | Path, audio_path: str | Path | None = None) -> VideoVerdict:
@@ -133,7 +135,7 @@ class ZeroShotDetector:
 
         if self._tracker is None:
             self._tracker = FaceTracker()
-        options = PrepareOptions(store_stft=False, store_mouth=False, max_frames=self.max_frames)
+        options = PrepareOptions(store_stft=False, store_mouth=self.evidence_frames > 0, max_frames=self.max_frames)
         prepared = prepare_clip(path, audio_path, options, tracker=self._tracker)
         output = self.teacher.posteriors(prepared.media, prepared.record)
         verdict = self.verdict_from_posteriors(path, output.audio, output.visual, prepared.media.fps,
@@ -141,6 +143,11 @@ class ZeroShotDetector:
         verdict.details.update({"teacher": self.teacher.name, **output.info,
                                 "face_found_fraction": prepared.record.meta.extra.get("face_found_fraction"),
                                 "start_s": prepared.record.meta.extra.get("start_s", 0.0)})
+        if self.evidence_frames:
+            from avcorr.eval.report import collect_evidence
+
+            fake = np.array([np.nan if f.fake_probability is None else f.fake_probability for f in verdict.frames])
+            verdict.evidence = collect_evidence(prepared.record.arrays, fake, prepared.media.fps, self.evidence_frames)
         return verdict
 
     def verdict_from_posteriors(self, path: str | Path, audio: np.ndarray, visual: np.ndarray, fps: float,

@@ -183,7 +183,7 @@ def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5)
     dpi = 100
     has_corr = video.correlation is not None or video.teacher_correlation is not None
     rows = 2 if (has_corr and video.fake_probability is not None) else 1
-    figure = Figure(figsize=(width_px / dpi, 2.1 * rows + 0.5), dpi=dpi)
+    figure = Figure(figsize=(width_px / dpi, 2.2 * rows + 0.5), dpi=dpi)
     axes = figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
     time = np.arange(len(series[0])) / video.fps
     row = 0
@@ -198,7 +198,7 @@ def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5)
             ax.axhline(video.threshold, color="#444", lw=1, ls="--", label=f"threshold {video.threshold:g}")
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel("P(fake)")
-        ax.legend(loc="upper right", fontsize=8, ncol=3, frameon=False)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncol=3, frameon=False, borderaxespad=0.1)
         row += 1
     if has_corr:
         ax = axes[row]
@@ -210,7 +210,7 @@ def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5)
             ax.axvspan(segment.start_s, segment.end_s, color="#e63946", alpha=0.10, lw=0)
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel("A/V correlation")
-        ax.legend(loc="upper right", fontsize=8, ncol=2, frameon=False)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncol=2, frameon=False, borderaxespad=0.1)
     for ax in axes:
         ax.grid(True, color="#ddd", lw=0.6)
         ax.set_xlim(0, max(time[-1] if len(time) else 0.0, 1.0 / video.fps))
