@@ -101,3 +101,30 @@ def test_prefixed_checkpoint_and_errors(tmp_path: Path) -> None:
         load_state_dict_file(tmp_path / "absent.pt")
     with pytest.raises(CheckpointError):
         load_state_dict_file(path, prefix="VSRmodel.")
+
+
+def test_deep_avsr_teacher_from_checkpoint_files(tmp_path: Path) -> None:
+    from avcorr.data.clip_cache import ClipMeta, ClipRecord
+    from avcorr.models.visual import VisualFrontend
+    from avcorr.teachers.deep_avsr import CHARACTERS
+    from avcorr.teachers.registry import get_teacher
+
+    torch.manual_seed(0)
+    paths = {}
+    for name, module in (("audio_model", AudioNet()), ("video_model", VideoNet()), ("visual_frontend", VisualFrontend())):
+        paths[name] = tmp_path / f"{name}.pt"
+        torch.save(module.state_dict(), paths[name])
+    teacher = get_teacher("deep_avsr", **paths)
+    t = 6
+    rng = np.random.default_rng(0)
+    record = ClipRecord(ClipMeta(clip_id="c", label=0), {
+        "frames": rng.integers(0, 255, size=(t, 112, 112), dtype=np.uint8),
+        "mouth": rng.integers(0, 255, size=(t, 112, 112), dtype=np.uint8),
+        "stft": rng.random((4 * t, 321)).astype(np.float16),
+    })
+    out = teacher.posteriors(None, record)
+    assert out.audio.shape == out.visual.shape == (t, len(CHARACTERS)) == (t, 40)
+    np.testing.assert_allclose(out.audio.sum(1), 1.0, atol=1e-5)
+    assert not any(p.requires_grad for p in teacher.asr.parameters())
+    with pytest.raises(MissingModelError):
+        get_teacher("deep_avsr", audio_model=paths["audio_model"])

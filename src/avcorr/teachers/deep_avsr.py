@@ -136,3 +136,65 @@ def load_into(module: nn.Module, state: dict[str, torch.Tensor], source: str = "
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     return module
+
+
+class DeepAVSRTeacher:
+    """The paper's teachers: ASR on the STFT, VSR on mouth crops through deep_avsr's visual frontend.
+
+    ``audio_model``, ``video_model``, ``visual_frontend``: paths to deep_avsr's ``audio-only.pt``,
+    ``video-only.pt`` and ``visual_frontend.pt`` (a paper checkpoint with ``ASRmodel.*`` /
+    ``VSRmodel.*`` keys works for the first two). Read with ``weights_only=True``; nothing is
+    downloaded. Output: (T, 40) character posteriors per video frame for each modality.
+    """
+
+    name = "deep_avsr"
+    vocabulary = CHARACTERS
+
+    def __init__(self, audio_model: str | Path | None = None, video_model: str | Path | None = None,
+                 visual_frontend: str | Path | None = None, device: str = "cpu") -> None:
+        from avcorr.models.visual import VisualFrontend
+
+        missing = [name for name, path in (("audio_model", audio_model), ("video_model", video_model),
+                                           ("visual_frontend", visual_frontend)) if not path]
+        if missing:
+            raise MissingModelError(
+                "the deep_avsr teacher needs deep_avsr's checkpoints, which avcorr cannot download: "
+                f"give {', '.join(missing)} (teacher options audio_model, video_model, visual_frontend)"
+            )
+        self.device = torch.device(device)
+        self.asr = load_into(AudioNet(), _teacher_state(audio_model, "ASRmodel."), str(audio_model)).to(self.device)
+        self.vsr = load_into(VideoNet(), _teacher_state(video_model, "VSRmodel."), str(video_model)).to(self.device)
+        self.frontend = load_into(VisualFrontend(), load_state_dict_file(visual_frontend), str(visual_frontend)).to(self.device)
+
+    @torch.no_grad()
+    def posteriors(self, clip, record):  # (MediaClip | None, ClipRecord) -> TeacherOutput
+        import numpy as np
+
+        from avcorr.teachers.base import TeacherOutput
+
+        t = record.num_frames
+        stft = record.arrays.get("stft")
+        if stft is None:
+            if clip is None:
+                raise ValueError(f"{record.meta.clip_id}: the deep_avsr teacher needs the STFT or the clip's audio")
+            from avcorr.media.audio_features import teacher_stft
+
+            stft = teacher_stft(clip.audio, t, clip.fps)
+        mouth = record.arrays.get("mouth")
+        if mouth is None:
+            raise ValueError(f"{record.meta.clip_id}: the deep_avsr teacher needs mouth crops (prepare with mouth crops on)")
+        stft_t = torch.from_numpy(np.asarray(stft, np.float32)).unsqueeze(0).to(self.device)
+        audio = self.asr(stft_t)[0]
+        features = self.frontend(torch.from_numpy(np.ascontiguousarray(mouth)).unsqueeze(0).to(self.device))
+        visual = self.vsr(features)[0]
+        n = min(audio.shape[0], visual.shape[0], t)
+        return TeacherOutput(audio=audio[:n].cpu().numpy().astype(np.float32), visual=visual[:n].cpu().numpy().astype(np.float32),
+                             vocabulary=list(CHARACTERS), info={"audio_mode": "asr_transformer"})
+
+
+def _teacher_state(path: str | Path, prefix: str) -> dict[str, torch.Tensor]:
+    """deep_avsr's own file (unprefixed keys) or a paper checkpoint (keys under ``prefix``)."""
+    state = load_state_dict_file(path)
+    if any(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return state

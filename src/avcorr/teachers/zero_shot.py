@@ -4,7 +4,8 @@ Per frame, the teachers give an audio distribution p_t and a visual distribution
 vocabulary. How much more likely the pair is under "same event" than under "unrelated" is
 r_t = Σ_v p_t(v) q_t(v) / q̄(v), with q̄ the clip's mean visual distribution; the frame's
 *correlation* c_t = r_t / (1 + r_t) is then the probability that audio and lips belong together
-(even prior odds), 0.5 when the lips say nothing about the sound. Dividing by q̄ matters: it
+(even prior odds), 0.5 when the lips say nothing about the sound. Over unrelated audio r_t
+averages 1, so c_t (concave in r_t) averages at most 0.5. Dividing by q̄ matters: it
 discounts visemes the visual model predicts everywhere (silence, open vowels), so a clip is
 not called consistent merely because both sides are mostly silent or mostly open-mouthed — the
 score rests on content (which viseme), not on how much the mouth moves (DESIGN §8).
@@ -28,8 +29,8 @@ class ZeroShotOptions:
     """``max_offset``: offsets searched, in frames (audio frame t+o against video frame t).
 
     ``decision_match``: mean correlation at which the score is 0.5; ``temperature``: how fast the
-    score moves with it. Both are fixed priors (unrelated audio gives 0.5 in expectation, a little
-    more after the offset search), not fitted to any evaluation set.
+    score moves with it. Both are fixed priors (unrelated audio averages at most 0.5, a little more
+    after the offset search picks its best), not fitted to any evaluation set.
     """
 
     max_offset: int = 5
