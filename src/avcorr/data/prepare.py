@@ -324,12 +324,10 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(options: PrepareOptions, teacher_name: str, teacher_options: dict[str, Any]) -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
-    try:
+    if teacher_name not in ("", "none"):  # torch is slow to import; only teachers need it
         import torch
 
         torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
     _WORKER["tracker"] = FaceTracker(replace(options.tracker, keep_regions=True))
     _WORKER["teacher"] = load_teacher(teacher_name, **teacher_options)
     _WORKER["options"] = options
@@ -460,7 +458,7 @@ def _execute_pool(todo: list[ManifestRow], root: str, options: PrepareOptions, w
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
-    pending = list(todo)
+    pending = sorted(todo, key=_size, reverse=True)  # longest first: no long clip left alone at the end
     crashed: list[ManifestRow] = []
     while pending:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options)) as pool:
@@ -480,6 +478,13 @@ def _execute_pool(todo: list[ManifestRow], root: str, options: PrepareOptions, w
         for row in crashed:  # retry each alone so one bad file cannot take others down with it
             yield _run_isolated(row, root, options, teacher, teacher_options)
         crashed = []
+
+
+def _size(row: ManifestRow) -> int:
+    try:
+        return os.path.getsize(row.video_path)
+    except OSError:
+        return 0
 
 
 def _run_isolated(row: ManifestRow, root: str, options: PrepareOptions, teacher: str, teacher_options: dict[str, Any]) -> ClipOutcome:

@@ -13,6 +13,8 @@ vectors so that frame t of the video owns vectors ``4t .. 4t + 3``.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 SAMPLE_RATE = 16000
@@ -54,6 +56,7 @@ def _mel_to_hz(mel: np.ndarray | float) -> np.ndarray | float:
     return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
 
 
+@functools.lru_cache(maxsize=8)
 def mel_filterbank(num_filters: int, nfft: int, sample_rate: int) -> np.ndarray:
     """Triangular mel filters ``(num_filters, nfft // 2 + 1)`` on integer FFT bins, 0 Hz to Nyquist."""
     mels = np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2), num_filters + 2)

@@ -54,7 +54,11 @@ def quiet_native_stderr() -> Iterator[None]:
 
 @dataclass
 class TrackerOptions:
-    """Knobs of :class:`FaceTracker`. Sizes in pixels, times in frames."""
+    """Knobs of :class:`FaceTracker`. Sizes in pixels, times in frames.
+
+    ``detect_every``: run the face detector every n-th frame while the mesh follows every face
+    (at once whenever a face is lost), so that new faces are still noticed.
+    """
 
     min_confidence: float = 0.5
     detect_max_side: int = 640
@@ -63,6 +67,7 @@ class TrackerOptions:
     region_size: int = 256
     box_scale: float = 1.25
     smoothing_frames: float = 1.5
+    detect_every: int = 5
     keep_regions: bool = False
 
 
@@ -155,16 +160,18 @@ class FaceTracker:
 
         h, w = frame_rgb.shape[:2]
         self._size = (h, w)
-        detections = self._detect(frame_rgb)
         alive = [tr for tr in self._tracks if self._t - tr.last_seen <= 25]
-        matched = self._associate(alive, detections)
-        for track, box in matched:
-            track.box = box
-            track.last_seen = self._t
-            track.detected += 1
-        gray = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY) if self.options.keep_regions else None
+        # Between detections the mesh follows each face; detect again on schedule, or at once
+        # when a face was lost (or none is followed yet).
+        steady = alive and all((self._t - 1) in tr.landmarks for tr in alive)
+        if not steady or self._t % max(1, self.options.detect_every) == 0:
+            matched = self._associate(alive, self._detect(frame_rgb))
+            for track, box in matched:
+                track.box = box
+                track.last_seen = self._t
+                track.detected += 1
         for track in [tr for tr in self._tracks if self._t - tr.last_seen <= 25]:
-            self._mesh_step(track, frame_rgb, gray)
+            self._mesh_step(track, frame_rgb)
         self._t += 1
 
     def finish(self, path: str = "<frames>") -> FaceTrack:
@@ -221,7 +228,7 @@ class FaceTracker:
                 self._tracks.append(track)
         return matched
 
-    def _mesh_step(self, track: _Track, frame_rgb: np.ndarray, gray: np.ndarray | None) -> None:
+    def _mesh_step(self, track: _Track, frame_rgb: np.ndarray) -> None:
         import cv2
 
         opts = self.options
@@ -250,8 +257,8 @@ class FaceTracker:
                 c, s = (lo + hi) / 2, (hi - lo).max() * 0.9
                 track.box = np.array([c[0] - s / 2, c[1] - s / 2, c[0] + s / 2, c[1] + s / 2], np.float32)
                 track.last_seen = self._t
-        if gray is not None:
-            g_region = cv2.warpAffine(gray, affine, (opts.region_size, opts.region_size), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if opts.keep_regions:
+            g_region = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
             while len(track.regions) < self._t - track.start:  # frames the track skipped: keep indices aligned
                 track.regions.append(track.regions[-1] if track.regions else g_region)
                 track.region_boxes.append(track.region_boxes[-1] if track.region_boxes else np.array([rx0, ry0, rx0 + side, ry0 + side], np.float32))
