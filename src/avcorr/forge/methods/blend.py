@@ -70,15 +70,18 @@ def transfer_color(patch: np.ndarray, target: np.ndarray, mask: np.ndarray, stre
     """Match ``patch``'s LAB mean/std to ``target``'s inside ``mask`` (Reinhard), blended by ``strength``."""
     if strength <= 0:
         return patch
-    weight = mask > 0.5
-    if weight.sum() < 16:
+    inside = (mask > 0.5).astype(np.uint8)
+    if int(inside.sum()) < 16:
         return patch
-    src = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
-    ref = cv2.cvtColor(target, cv2.COLOR_RGB2LAB).astype(np.float32)
-    s_mean, s_std = src[weight].mean(0), src[weight].std(0) + 1e-3
-    r_mean, r_std = ref[weight].mean(0), ref[weight].std(0) + 1e-3
-    matched = (src - s_mean) * (r_std / s_std) + r_mean
-    mixed = (1.0 - strength) * src + strength * matched
+    src = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB)
+    ref = cv2.cvtColor(target, cv2.COLOR_RGB2LAB)
+    s_mean, s_std = (v.reshape(3) for v in cv2.meanStdDev(src, mask=inside))
+    r_mean, r_std = (v.reshape(3) for v in cv2.meanStdDev(ref, mask=inside))
+    gain = (r_std + 1e-3) / (s_std + 1e-3)
+    # mixed = (1 - strength) * src + strength * ((src - s_mean) * gain + r_mean), as one affine map per channel
+    scale = (1.0 - strength) + strength * gain
+    shift = strength * (r_mean - s_mean * gain)
+    mixed = src.astype(np.float32) * scale.astype(np.float32) + shift.astype(np.float32)
     return cv2.cvtColor(np.clip(mixed, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 

@@ -48,8 +48,8 @@ class LipRewrite:
         found = source.found if source.found is not None else np.ones(len(marks), dtype=bool)
         style = sample_blend_style(rng)
         want_open, want_spread, trajectory = mouth_trajectory(donor.visemes, rng)
-        region_scale = float(rng.uniform(1.25, 1.7))  # mask size around the lips, × lip extent
-        chin_reach = float(rng.uniform(0.2, 0.6))  # how far towards the chin the mask reaches
+        region_scale = float(rng.uniform(1.2, 2.2))  # mask size around the lips, × lip extent (up to Wav2Lip-like lower face)
+        chin_reach = float(rng.uniform(0.2, 0.9))  # how far towards the chin the mask reaches
         jump_cost = float(rng.uniform(0.3, 0.9))
 
         opening = lm.mouth_opening(marks)

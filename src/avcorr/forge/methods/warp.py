@@ -79,25 +79,33 @@ class TriangleMesh:
         dst = np.concatenate([_clip_inside(target[:, :2], self.roi), self.anchors])
         tri_dst = dst[self.triangles]  # (K, 3, 2)
         tri_ref = ref[self.triangles]
-        ones = np.ones((len(self.triangles), 3, 1))
-        a = np.concatenate([tri_dst, ones], axis=2)  # (K, 3, 3)
-        det = np.linalg.det(a)
+        # Each triangle's affine map target → reference, in closed form through barycentric coordinates.
+        p0, p1, p2 = tri_dst[:, 0], tri_dst[:, 1], tri_dst[:, 2]
+        e1, e2 = p1 - p0, p2 - p0
+        det = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
         ok = np.abs(det) > 1e-6
-        affine = np.zeros((len(self.triangles), 3, 2))
-        affine[ok] = np.linalg.solve(a[ok], tri_ref[ok])
+        inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+        l1_dx, l1_dy = e2[:, 1] * inv, -e2[:, 0] * inv  # gradients of the barycentric weights of p1, p2
+        l2_dx, l2_dy = -e1[:, 1] * inv, e1[:, 0] * inv
+        r0, d1, d2 = tri_ref[:, 0], tri_ref[:, 1] - tri_ref[:, 0], tri_ref[:, 2] - tri_ref[:, 0]
+        coef_x = d1 * l1_dx[:, None] + d2 * l2_dx[:, None]  # d(ref)/dx, (K, 2)
+        coef_y = d1 * l1_dy[:, None] + d2 * l2_dy[:, None]
+        const = r0 - coef_x * p0[:, 0:1] - coef_y * p0[:, 1:2]
+        affine = np.stack([coef_x, coef_y, const], axis=1)  # (K, 3, 2): rows x, y, 1
         h, w = y1 - y0, x1 - x0
         label = np.zeros((h, w), dtype=np.int32)
         offset = np.array([x0, y0])
         for k in np.flatnonzero(ok):
             poly = np.round((tri_dst[k] - offset) * 4).astype(np.int32)
             cv2.fillConvexPoly(label, poly, int(k) + 1, lineType=cv2.LINE_8, shift=2)
-        gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-        coeff = np.concatenate([np.zeros((1, 3, 2)), affine])[label]  # (h, w, 3, 2); label 0 → identity below
-        map_x = gx * coeff[..., 0, 0] + gy * coeff[..., 1, 0] + coeff[..., 2, 0]
-        map_y = gx * coeff[..., 0, 1] + gy * coeff[..., 1, 1] + coeff[..., 2, 1]
-        outside = label == 0
-        map_x[outside] = gx[outside]
-        map_y[outside] = gy[outside]
+        # Row 0 of the table is the identity, for pixels no triangle covers.
+        table = np.concatenate([np.array([[1, 0, 0, 0, 1, 0]], np.float32),
+                                affine.transpose(0, 2, 1).reshape(-1, 6).astype(np.float32)])
+        coeff = table[label]  # (h, w, 6): x' = c0 x + c1 y + c2, y' = c3 x + c4 y + c5
+        gx = np.arange(x0, x1, dtype=np.float32)[None, :]
+        gy = np.arange(y0, y1, dtype=np.float32)[:, None]
+        map_x = coeff[..., 0] * gx + coeff[..., 1] * gy + coeff[..., 2]
+        map_y = coeff[..., 3] * gx + coeff[..., 4] * gy + coeff[..., 5]
         return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
