@@ -130,6 +130,7 @@ class TrainerConfig:
     log_every_n_steps: int = 10
     gradient_clip_val: float | None = None
     deterministic: bool = True
+    check_val_every_n_epoch: int = 1
 
 
 @dataclass

@@ -126,7 +126,9 @@ class FrameBudgetBatchSampler(Sampler[list[ClipWindow]]):
         return padded[self.rank::self.num_replicas]
 
     def __iter__(self) -> Iterator[list[ClipWindow]]:
-        return iter(self._shard(self.all_batches()))
+        # A generator: the epoch's batches are drawn at the first ``next``, not at ``iter`` (Lightning
+        # may create the iterator before it calls ``set_epoch``, e.g. when resuming).
+        yield from self._shard(self.all_batches())
 
     def __len__(self) -> int:
         # The number of batches depends on the multiset of lengths only, never on the epoch.

@@ -1,0 +1,115 @@
+"""One training run: config + clip cache → a run folder.
+
+A run folder holds ``model.safetensors`` + ``config.json`` (the detector, loadable without
+running code), ``last.ckpt`` (Lightning's full state, for ``--resume``), ``split.json`` (which
+clips trained and validated) and ``logs/version_N/metrics.csv`` (one version per start).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import lightning as L
+import torch
+
+from avcorr.config import ExperimentConfig, TrainerConfig, to_dict
+from avcorr.errors import CheckpointError, ConfigError
+from avcorr.train.datamodule import ClipDataModule
+from avcorr.train.task import DetectorTask
+
+LAST_CHECKPOINT = "last.ckpt"
+
+
+def resolve_accelerator(trainer: TrainerConfig) -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
+    if trainer.accelerator == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return trainer.accelerator
+
+
+def resolve_precision(trainer: TrainerConfig, accelerator: str) -> str:
+    """``auto`` → mixed float16 on CUDA (as the paper), full float32 elsewhere."""
+    if trainer.precision != "auto":
+        return trainer.precision
+    return "16-mixed" if accelerator in ("cuda", "gpu") else "32-true"
+
+
+def resolve_strategy(trainer: TrainerConfig, accelerator: str) -> Any:
+    """``auto`` → DDP when more than one device or node (gloo on CPU, NCCL on GPUs)."""
+    if trainer.strategy != "auto":
+        return trainer.strategy
+    devices = trainer.devices
+    many = trainer.num_nodes > 1 or (isinstance(devices, int) and devices > 1) or (
+        devices in ("auto", -1, "-1") and accelerator in ("cuda", "gpu") and torch.cuda.device_count() > 1)
+    return "ddp" if many else "auto"
+
+
+def build_trainer(config: ExperimentConfig, run_dir: Path, progress: bool = True,
+                  callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
+    """The Lightning Trainer of a run: devices, precision, strategy, logs and checkpoints from config."""
+    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    cfg = config.trainer
+    accelerator = resolve_accelerator(cfg)
+    deterministic: bool | str = cfg.deterministic
+    if cfg.deterministic and accelerator in ("cuda", "gpu"):
+        # Some CUDA kernels (pooling backward, scatter) have no deterministic version: warn, do not fail.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        deterministic = "warn"
+    checkpoint = ModelCheckpoint(dirpath=run_dir, save_last=True, save_top_k=0, every_n_epochs=1)
+    checkpoint.CHECKPOINT_NAME_LAST = Path(LAST_CHECKPOINT).stem
+    all_callbacks: list[L.Callback] = [checkpoint, LearningRateMonitor(logging_interval="epoch"), *callbacks]
+    if progress:
+        from lightning.pytorch.callbacks import RichProgressBar
+
+        all_callbacks.append(RichProgressBar())
+    return L.Trainer(
+        accelerator=accelerator,
+        devices=cfg.devices,
+        num_nodes=cfg.num_nodes,
+        strategy=resolve_strategy(cfg, accelerator),
+        precision=resolve_precision(cfg, accelerator),
+        max_epochs=cfg.max_epochs,
+        max_steps=cfg.max_steps,
+        deterministic=deterministic,
+        gradient_clip_val=cfg.gradient_clip_val,
+        log_every_n_steps=cfg.log_every_n_steps,
+        check_val_every_n_epoch=cfg.check_val_every_n_epoch,
+        logger=CSVLogger(save_dir=run_dir, name="logs"),
+        callbacks=all_callbacks,
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        use_distributed_sampler=False,  # our batch sampler shards itself (equal batch counts per rank)
+        num_sanity_val_steps=0,
+    )
+
+
+def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, resume: bool = False,
+        progress: bool = True, callbacks: Sequence[L.Callback] = ()) -> Path:
+    """Train a detector on the clip cache ``data_dir``; returns ``out_dir/model.safetensors``.
+
+    ``resume`` continues from ``out_dir/last.ckpt`` (the epoch, optimizer and scheduler state
+    are restored; the checkpoint is read with ``weights_only=True``, so it cannot run code).
+    """
+    from avcorr.models.checkpoint import save_detector
+
+    run_dir = Path(out_dir)
+    ckpt_path = run_dir / LAST_CHECKPOINT
+    if resume and not ckpt_path.exists():
+        raise CheckpointError(f"{ckpt_path}: nothing to resume (no last.ckpt in the run folder)")
+    if not resume and ckpt_path.exists():
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(config.trainer.seed, workers=True, verbose=False)
+    task = DetectorTask(to_dict(config))
+    data = ClipDataModule(config, data_dir)
+    data.setup("fit")
+    trainer = build_trainer(config, run_dir, progress=progress, callbacks=callbacks)
+    trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if resume else None,
+                weights_only=True if resume else None)
+    if trainer.is_global_zero:
+        data.write_split(run_dir / "split.json")
+        save_detector(run_dir, task.model.cpu(), config)
+    return run_dir / "model.safetensors"

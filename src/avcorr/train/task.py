@@ -1,0 +1,120 @@
+"""The detection-with-distillation task: the step logic of training, nothing else.
+
+The Trainer owns devices, precision and checkpoints; the data module owns batches; the network
+is :func:`avcorr.models.detector.build_detector`. Losses come from :mod:`avcorr.losses`, with
+the weights of ``config.loss``. Validation logs the same losses plus the clip-level ROC-AUC of
+the video score (mean frame probability of "fake").
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from avcorr.config import ExperimentConfig, from_dict, to_dict
+from avcorr.data.dataset import ClipBatch
+from avcorr.errors import InputError
+from avcorr.eval.metrics import roc_auc
+
+
+class DetectorTask(L.LightningModule):
+    """Trains a :class:`CorrelationDetector` with L = L_ce + λ_cd·L_cd + λ_jm·L_jm."""
+
+    def __init__(self, config: dict[str, Any] | ExperimentConfig) -> None:
+        super().__init__()
+        from avcorr.models.detector import build_detector
+
+        values = to_dict(config) if isinstance(config, ExperimentConfig) else dict(config)
+        # Plain dicts only: the Lightning checkpoint must load with torch.load(weights_only=True).
+        self.save_hyperparameters({"config": values})
+        self.config: ExperimentConfig = from_dict(ExperimentConfig, values)
+        self.model = build_detector(self.config.model)
+        freeze_unreached_parameters(self.model, self.config.model.visual.frame_size)
+        self._val_records: list[tuple[str, float, float]] = []
+
+    def forward(self, mfcc: torch.Tensor, frames: torch.Tensor) -> Any:
+        return self.model(mfcc, frames)
+
+    def _losses(self, batch: ClipBatch) -> tuple[Any, Any]:
+        from avcorr.losses import compute_losses
+
+        output = self.model(batch.mfcc, batch.frames)
+        soft: torch.Tensor | None = batch.soft_label
+        if torch.isnan(soft).any():
+            if self.config.loss.lambda_cd > 0 or self.config.loss.lambda_jm > 0:
+                bad = [cid for cid, row in zip(batch.clip_ids, soft) if torch.isnan(row).any()]
+                raise InputError(bad[0], "clip has no soft correlation label (prepare it with a teacher, "
+                                 "or train with loss.lambda_cd=0 loss.lambda_jm=0)", stage="train")
+            soft = None
+        terms = compute_losses(output, batch.frame_labels, soft, batch.clip_label, self.config.loss)
+        return output, terms
+
+    def training_step(self, batch: ClipBatch, batch_idx: int) -> torch.Tensor:
+        _, terms = self._losses(batch)
+        self._log_terms("train", terms, batch, on_step=True)
+        self.log("train/frames", float(len(batch) * batch.num_frames), on_step=True, on_epoch=False,
+                 batch_size=len(batch), reduce_fx="sum")
+        return terms.total
+
+    def validation_step(self, batch: ClipBatch, batch_idx: int) -> None:
+        output, terms = self._losses(batch)
+        self._log_terms("val", terms, batch, on_step=False)
+        fake_prob = output.fake_probability.mean(dim=1)
+        for clip_id, score, label in zip(batch.clip_ids, fake_prob.tolist(), batch.clip_label.tolist()):
+            self._val_records.append((clip_id, score, label))
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_records = []
+
+    def on_validation_epoch_end(self) -> None:
+        records = self._val_records
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered: list[Any] = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, records)
+            records = [r for part in gathered for r in part]
+        unique = {clip_id: (score, label) for clip_id, score, label in records}  # DDP padding repeats clips
+        scores = np.array([s for s, _ in unique.values()])
+        labels = np.array([lab for _, lab in unique.values()])
+        auc = roc_auc(labels, scores) if len(labels) else math.nan
+        self.log("val/roc_auc", auc, prog_bar=True, sync_dist=False, rank_zero_only=False)
+        self._val_records = []
+
+    def _log_terms(self, stage: str, terms: Any, batch: ClipBatch, on_step: bool) -> None:
+        size = len(batch)
+        self.log(f"{stage}/loss", terms.total.detach(), prog_bar=True, on_step=on_step, on_epoch=True,
+                 batch_size=size, sync_dist=True)
+        for name in ("detection", "distillation", "joint_modal"):
+            self.log(f"{stage}/{name}", getattr(terms, name).detach(), on_step=on_step, on_epoch=True,
+                     batch_size=size, sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        optim = self.config.optim
+        optimizer = torch.optim.Adam(self.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=optim.lr_gamma)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+
+def freeze_unreached_parameters(model: torch.nn.Module, frame_size: int) -> list[str]:
+    """Freeze parameters no output depends on (e.g. a checkpoint-compatible shortcut conv that
+    the forward pass skips), so that DDP needs no costly ``find_unused_parameters``.
+
+    One forward/backward pass in eval mode on a blank 2-frame clip finds them; running
+    statistics and random state are untouched. Returns the frozen names.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        output = model(torch.zeros(1, 8, 13), torch.zeros(1, 2, frame_size, frame_size, dtype=torch.uint8))
+        total = sum(getattr(output, f).float().sum() for f in ("frame_logits", "correlation", "audio", "visual"))
+        total.backward()
+    finally:
+        model.train(was_training)
+    frozen = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    for name, parameter in model.named_parameters():
+        if name in frozen:
+            parameter.requires_grad_(False)
+        parameter.grad = None
+    return frozen
