@@ -76,7 +76,7 @@ class FaceIdentity:
         hair = HAIR_COLOURS[int(rng.integers(len(HAIR_COLOURS)))] * rng.uniform(0.85, 1.15)
         if skin.mean() < 140 and rng.random() < 0.7:
             hair = HAIR_COLOURS[int(rng.integers(0, 3))]
-        lip = skin * np.array([0.86, 0.58, 0.60]) + np.array([28, 6, 10]) * rng.uniform(0.6, 1.4)
+        lip = skin * np.array([0.82, 0.52, 0.54]) + np.array([32, 4, 10]) * rng.uniform(0.6, 1.4)
         bg_a = rng.uniform(40, 220, 3)
         bg_b = np.clip(bg_a * rng.uniform(0.5, 1.2, 3) + rng.normal(0, 20, 3), 10, 245)
         style = str(rng.choice(HAIR_STYLES, p=[0.3, 0.22, 0.16, 0.12, 0.08, 0.12]))
@@ -89,8 +89,8 @@ class FaceIdentity:
             chin_taper=float(rng.uniform(0.15, 0.55)),
             jaw_width=float(rng.uniform(0.85, 1.08)),
             eye_spacing=float(rng.uniform(0.36, 0.44)),
-            eye_size=float(rng.uniform(0.19, 0.24)),
-            eye_height=float(rng.uniform(0.36, 0.50)),
+            eye_size=float(rng.uniform(0.22, 0.27)),
+            eye_height=float(rng.uniform(0.38, 0.50)),
             iris=tuple((IRIS_COLOURS[int(rng.integers(len(IRIS_COLOURS)))] * rng.uniform(0.8, 1.2)).tolist()),
             brow_thickness=float(rng.uniform(0.035, 0.07)),
             brow_arch=float(rng.uniform(0.02, 0.08)),
@@ -98,8 +98,8 @@ class FaceIdentity:
             nose_length=float(rng.uniform(0.36, 0.46)),
             nose_width=float(rng.uniform(0.17, 0.25)),
             mouth_width=float(rng.uniform(0.36, 0.46)),
-            upper_lip=float(rng.uniform(0.16, 0.26)),
-            lower_lip=float(rng.uniform(0.22, 0.34)),
+            upper_lip=float(rng.uniform(0.24, 0.36)),
+            lower_lip=float(rng.uniform(0.30, 0.45)),
             lip_colour=tuple(np.clip(lip, 20, 240).tolist()),
             hair_style=style,
             hair_colour=tuple(np.clip(hair, 5, 240).tolist()),
@@ -177,6 +177,11 @@ class FaceRenderer:
         self.background = self._draw_background()
         self.head_rgb, self.head_alpha = self._draw_head_base()
         self.pivot = np.array([self.cx, self.cy + 0.9 * self.b])
+        ys, xs = np.nonzero(self.head_alpha > 0.01)
+        margin = 0.08 * s  # room for the jaw drop
+        hx0, hx1 = xs.min() - 2, xs.max() + 2
+        hy0, hy1 = ys.min() - 2, ys.max() + margin
+        self.head_box_corners = np.array([[hx0, hy0], [hx1, hy0], [hx1, hy1], [hx0, hy1]], np.float64)
 
     # ------------------------------------------------------------------ static layers
     def _draw_background(self) -> np.ndarray:
@@ -204,27 +209,34 @@ class FaceRenderer:
         skin = np.array(ident.skin, np.float32)
         body = np.zeros((s, s, 3), np.float32)
         mask = np.zeros((s, s), np.float32)
-        neck_w = self.a * 0.62 * ident.jaw_width
+        neck_w = self.a * 0.5 * ident.jaw_width
         neck_top = self.cy + 0.55 * self.b
-        neck_bottom = self.cy + self.b + 0.45 * self.a
-        neck = np.array([[self.cx - neck_w, neck_top], [self.cx + neck_w, neck_top],
-                         [self.cx + neck_w * 1.08, neck_bottom], [self.cx - neck_w * 1.08, neck_bottom]])
-        _fill(mask, neck, 1.0)
-        shade = np.clip(0.55 + 0.35 * ((xx * s - self.cx) / neck_w * self.identity.light_x), 0.35, 1.0)
-        body = body + (mask[..., None] * skin * shade[..., None] * 0.85)
-        shoulders = _ellipse_points(self.cx, self.cy + self.b + 0.9 * self.a + 1.1 * self.a * 0.9, 2.7 * self.a, 1.3 * self.a, 64)
+        shoulder_y = self.cy + self.b + 0.75 * self.a
+        ts = np.linspace(0, 1, 12)
+        flare = neck_w * (1 + 0.9 * ts ** 3)  # the neck widens into the shoulders
+        left = np.stack([self.cx - flare, neck_top + ts * (shoulder_y + 0.3 * self.a - neck_top)], 1)
+        right = np.stack([self.cx + flare, neck_top + ts * (shoulder_y + 0.3 * self.a - neck_top)], 1)
+        _fill(mask, np.concatenate([left, right[::-1]]), 1.0)
+        collar_y = self.cy + self.b + 0.45 * self.a
+        collar = _ellipse_points(self.cx, collar_y, neck_w * 1.35, 0.6 * self.a, 32, 0, np.pi)
+        collar_mask = np.zeros((s, s), np.float32)
+        _fill(collar_mask, np.concatenate([collar, [[self.cx - neck_w * 1.35, collar_y - self.a]], [[self.cx + neck_w * 1.35, collar_y - self.a]]]), 1.0)
+        mask = np.maximum(mask, collar_mask * (yy * s > neck_top))
+        across = (xx * s - self.cx) / (neck_w * 1.5)
+        shade = np.clip(0.8 + 0.15 * across * self.identity.light_x - 0.1 * across ** 2, 0.55, 0.98)
+        body = body + (mask[..., None] * skin * shade[..., None] * np.array(ident.light_tint, np.float32))
+        shoulders = _ellipse_points(self.cx, shoulder_y + 1.0 * self.a, 2.7 * self.a, 1.25 * self.a, 64)
         cloth_mask = np.zeros((s, s), np.float32)
         _fill(cloth_mask, shoulders, 1.0)
-        collar = _ellipse_points(self.cx, self.cy + self.b + 0.5 * self.a, neck_w * 1.15, 0.55 * self.a, 32, 0, np.pi)
-        collar_mask = np.zeros((s, s), np.float32)
-        _fill(collar_mask, collar, 1.0)
-        cloth_mask = np.clip(cloth_mask - collar_mask * (yy * s < self.cy + self.b + 0.5 * self.a + 0.55 * self.a), 0, 1)
-        cloth = np.array(ident.clothing, np.float32) * (0.75 + 0.25 * np.clip(1 - (yy * s - self.cy - self.b) / (self.a * 2), 0, 1))[..., None]
+        cloth_mask = np.clip(cloth_mask - collar_mask, 0, 1)
+        fold = cv2.GaussianBlur(self.rng.standard_normal((s, s)).astype(np.float32), (0, 0), 0.04 * s + 0.5)
+        fold = fold / (fold.std() + 1e-6)
+        cloth = np.array(ident.clothing, np.float32) * (0.8 + 0.2 * np.clip(1 - (yy * s - shoulder_y) / (self.a * 2), 0, 1) + 0.05 * fold)[..., None]
         body_mask = np.maximum(mask, cloth_mask)
         body = body * (1 - cloth_mask[..., None]) + cloth * cloth_mask[..., None]
         # shadow of the head on the neck
-        chin_shadow = _gaussian_blob((s, s), self.cx, self.cy + self.b + 0.05 * self.a, self.a * 0.7, self.a * 0.25)
-        body = body * (1 - 0.45 * chin_shadow[..., None] * mask[..., None])
+        chin_shadow = _gaussian_blob((s, s), self.cx, self.cy + self.b + 0.05 * self.a, self.a * 0.6, self.a * 0.22)
+        body = body * (1 - 0.35 * chin_shadow[..., None] * mask[..., None])
         out = bg * (1 - body_mask[..., None]) + body * body_mask[..., None]
         if ident.hair_style in ("long",):  # long hair falls behind the shoulders
             hair_mask = np.zeros((s, s), np.float32)
@@ -332,13 +344,13 @@ class FaceRenderer:
         rgb = rgb * (1 - 0.25 * rim[..., None])
         # nostrils
         for sx in (-1, 1):
-            nostril = _ellipse_points(self.cx + sx * nose_w * 0.42, self.nose_tip_y, nose_w * 0.2, nose_w * 0.11, 24)
+            nostril = _ellipse_points(self.cx + sx * nose_w * 0.36, self.nose_tip_y + 0.01 * self.b, nose_w * 0.16, nose_w * 0.08, 24)
             tmp = rgb.copy()
-            _fill(tmp, nostril, skin * 0.38)
-            w = 0.8
+            _fill(tmp, nostril, skin * 0.45)
+            w = 0.6
             rgb = rgb * (1 - w) + tmp * w
             ala = _ellipse_points(self.cx + sx * nose_w * 0.62, self.nose_tip_y - 0.02 * self.b, nose_w * 0.3, nose_w * 0.3, 24, np.pi * 0.6 if sx > 0 else -np.pi * 0.4, np.pi * 1.3 if sx > 0 else np.pi * 0.4)
-            _line(rgb, ala, skin * 0.62, max(1.0, 0.012 * s))
+            _line(rgb, ala, skin * 0.72, max(1.0, 0.008 * s))
 
         rgb, alpha = self._draw_hair(rgb, alpha)
         return rgb, alpha
@@ -361,14 +373,13 @@ class FaceRenderer:
             mask = cv2.GaussianBlur(mask, (0, 0), 1.0) * 0.75
         else:
             part = self.rng.uniform(-0.5, 0.5) * self.a
-            fringe = np.array([
-                [self.cx + self.a * 1.02 + vol * 0.5, self.eye_y - 0.05 * self.b],
-                [self.cx + self.a * 0.75, hairline + 0.05 * self.b],
-                [self.cx + part, hairline - 0.08 * self.b],
-                [self.cx - self.a * 0.75, hairline + 0.05 * self.b],
-                [self.cx - self.a * 1.02 - vol * 0.5, self.eye_y - 0.05 * self.b],
-            ])
-            cap = np.concatenate([top, fringe[::-1][::-1]])
+            # hairline: temples, a parting and an irregular fringe (a jagged edge of strands)
+            ts = np.linspace(0, 1, 41)
+            span_x = (self.a * 1.02 + vol * 0.5) * (1 - 2 * ts)
+            depth = 0.12 * self.b * np.exp(-((span_x - part) / (0.35 * self.a)) ** 2)  # the parting lifts the hair
+            temple = (self.eye_y - 0.05 * self.b - hairline) * np.clip(np.abs(span_x) / self.a - 0.6, 0, 1) / 0.4
+            jag = self.rng.uniform(-1, 1, len(ts)) * 0.025 * self.b
+            fringe = np.stack([self.cx + span_x, hairline + temple - depth + jag], 1)
             _fill(mask, np.concatenate([top, fringe]), 1.0)
             if style in ("long", "bob"):
                 length = self.b * (1.05 if style == "long" else 0.55)
@@ -485,7 +496,7 @@ class FaceRenderer:
         lip_teeth = m["lip_teeth"]
         cx = self.cx
         my = self.mouth_y
-        upper_inner_y = my - 0.25 * gap
+        upper_inner_y = my - 0.25 * gap - lip_teeth * 0.14 * self.mouth_w  # F/V: the upper lip lifts off the teeth
         lower_inner_y = my + 0.75 * gap * 0.0 + drop * 0.95 - lip_teeth * lt * 0.35
         if gap <= 0.25 and drop < 0.3:
             lower_inner_y = upper_inner_y
@@ -530,6 +541,7 @@ class FaceRenderer:
             teeth_col = np.array([228, 222, 206], np.float32)
             top_y = upper_inner[:, 1].min() - y0
             teeth_h = min(open_extent, self.mouth_w * (0.16 + 0.1 * m["teeth"])) * (0.35 + 0.65 * max(m["teeth"], lip_teeth))
+            teeth_h = max(teeth_h, lip_teeth * open_extent)  # F/V: the lower lip rests on the upper teeth
             if teeth_h > 0.3:
                 cv2.rectangle(inside, (int((cx - inner_w * 0.8 - x0) * _ONE), int((top_y - 2) * _ONE)),
                               (int((cx + inner_w * 0.8 - x0) * _ONE), int((top_y + teeth_h + ut * 0.25) * _ONE)),
@@ -579,8 +591,9 @@ class FaceRenderer:
             line = np.concatenate([[corner_l], upper_inner[1:-1], [corner_r]]) - off
             _line(roi, line, lip * 0.42, max(1.0, 0.008 * s * (1 + m["closure"])))
         for corner in (corner_l, corner_r):
-            cv2.circle(roi, (int((corner[0] - x0) * _ONE), int((corner[1] - y0) * _ONE)), int(max(1.0, 0.006 * s) * _ONE),
-                       tuple(float(c) for c in skin * 0.45), -1, cv2.LINE_AA, _SHIFT)
+            inward = 1.0 if corner[0] < cx else -1.0
+            cv2.circle(roi, (int((corner[0] + inward * 1.0 - x0) * _ONE), int((corner[1] - y0) * _ONE)), int(max(0.8, 0.004 * s) * _ONE),
+                       tuple(float(c) for c in lip * 0.5), -1, cv2.LINE_AA, _SHIFT)
 
     # ------------------------------------------------------------------ the frame
     def render(self, mouth: dict[str, float], head: dict[str, float], noise_sigma: float = 2.5,
@@ -594,20 +607,33 @@ class FaceRenderer:
         self._draw_eyes(rgb, head["blink"], head["gaze_x"], head["gaze_y"], head["brow"], head["yaw"])
         self._draw_mouth(rgb, mouth, drop)
         # head pose: rotation about the neck, translation, scale; yaw/pitch as a small shear
-        angle = head["roll_deg"]
-        scale = head["scale"]
-        matrix = cv2.getRotationMatrix2D((float(self.pivot[0]), float(self.pivot[1])), angle, scale)
+        matrix = cv2.getRotationMatrix2D((float(self.pivot[0]), float(self.pivot[1])), head["roll_deg"], head["scale"])
         matrix[0, 2] += head["dx"] * s
         matrix[1, 2] += head["dy"] * s + head["pitch"] * 0.01 * s
         matrix[0, 1] += head["yaw"] * 0.03
-        layer = np.dstack([rgb, alpha])
-        warped = cv2.warpAffine(layer, matrix, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        a = warped[..., 3:4]
-        frame = self.background * (1 - a) + warped[..., :3] * a
+        # warp and blend only inside the head's bounding box
+        corners = np.hstack([self.head_box_corners, np.ones((4, 1))]) @ matrix.T
+        x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 2, 0)
+        x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 2, s)
+        frame = self.background.copy()
+        if x1 > x0 and y1 > y0:
+            local = matrix.copy()
+            local[:, 2] -= (x0, y0)
+            size = (int(x1 - x0), int(y1 - y0))
+            head_rgb = cv2.warpAffine(rgb, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            head_a = cv2.warpAffine(alpha, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+            roi = frame[y0:y1, x0:x1]
+            roi += (head_rgb - roi) * head_a
         if blur_sigma > 0.05:
             frame = cv2.GaussianBlur(frame, (0, 0), blur_sigma)
-        frame = frame * gain
+        frame *= gain
         if noise_sigma > 0:
+            # OpenCV's generator is several times faster than numpy's here; seeded per frame
             rng = noise_rng if noise_rng is not None else self.rng
-            frame = frame + rng.standard_normal(frame.shape, dtype=np.float32) * noise_sigma
-        return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
+            cv2.setRNGSeed(int(rng.integers(2**31)))
+            noise = np.empty_like(frame)
+            cv2.randn(noise, 0.0, float(noise_sigma))
+            frame += noise
+        frame += 0.5
+        np.clip(frame, 0, 255, out=frame)
+        return frame.astype(np.uint8)
