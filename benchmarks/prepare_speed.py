@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     # 1. per stage, one core, in this process
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     tracker = FaceTracker(TrackerOptions(keep_regions=True))
+    prepare_clip(rows[0].video_path, options=PrepareOptions(max_frames=10), tracker=tracker)  # warm-up: first imports
     totals = {s: 0.0 for s in STAGES}
     frames = 0
     for row in rows:

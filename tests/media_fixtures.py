@@ -68,7 +68,7 @@ def write_media(path: Path, frames: np.ndarray | None, audio: np.ndarray | None,
             samples = audio if rate_out == sample_rate else np.interp(
                 np.arange(int(len(audio) * rate_out / sample_rate)) * sample_rate / rate_out, np.arange(len(audio)), audio).astype(np.float32)
             fmt_name = astream.codec_context.format.name
-            chunk = astream.codec_context.frame_size or 1024
+            chunk = astream.codec_context.frame_size or 16384
             pts = 0
             for start in range(0, len(samples), chunk):
                 piece = samples[start:start + chunk]

@@ -214,3 +214,26 @@ def test_audio_file_in_the_manifest_overrides(tmp_path, stub_tracker):
     assert summary.done == 1
     record = load_clip(ClipCache(tmp_path / "cache").path_for("w2l"))
     assert record.meta.audio_path == str(wav) and record.arrays["mfcc"].shape == (100, 13)
+
+
+def test_a_30_minute_file_prepares_in_bounded_time_and_memory(tmp_path, stub_tracker):
+    import time
+    import tracemalloc
+
+    minutes = 30
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(minutes * 60 * 8000)).astype(np.float32)
+    video = write_media(tmp_path / "lecture.avi", index_frames(minutes * 60, (32, 32)), audio, fps=1.0, sample_rate=8000)
+    import scipy.signal  # noqa: F401  (imported before timing: its first import is slow, not prepare)
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    prepared = prep.prepare_clip(video, options=prep.PrepareOptions(max_frames=1000, face_size=32, mouth_size=16))
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    record = prepared.record
+    assert record.num_frames == 1000 and record.meta.extra["truncated"] is True
+    assert record.meta.extra["source_video_s"] == pytest.approx(minutes * 60, rel=0.01)
+    assert peak < 200_000_000  # the whole file decoded to 25 fps RGB would be 45 000 frames; 16 kHz audio alone 115 MB
+    assert elapsed < 20

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per CPU core)."),
         shard: Optional[str] = typer.Option(None, "--shard", help="i/n: prepare only the i-th of n shards (1-based)."),
         teacher: str = typer.Option("none", "--teacher", help="Teacher whose posteriors are cached: none, phonetic, deep_avsr."),
-        max_frames: int = typer.Option(1000, "--max-frames", help="Frames kept per clip at 25 fps (0: no cap; memory grows ~70 kB/frame)."),
+        max_frames: int = typer.Option(1000, "--max-frames", help="Frames kept per clip at 25 fps (0: no cap; memory grows ~100 kB/frame)."),
         face_size: int = typer.Option(112, "--face-size", help="Side of the grayscale face crop in pixels."),
         mouth_size: int = typer.Option(112, "--mouth-size", help="Side of the grayscale mouth crop in pixels."),
         root: Optional[Path] = typer.Option(None, "--root", help="For the paper's CSV: folder its media paths are remapped to."),

@@ -9,7 +9,7 @@ Memory stays bounded whatever the file: frames are never all held (unless ``keep
 the tracker keeps a small grayscale region around each face per frame, and decoding stops at
 ``max_frames`` (1000 frames = 40 s by default, the paper's cap; the clip's record says it was cut
 and how long the source was). ``max_frames=None`` lifts the cap: memory then grows by about
-70 kB per frame (regions and crops), not by the frame size.
+100 kB per frame (regions, crops, landmarks), not by the frame size.
 
 The batch (:func:`prepare_manifest`) runs clips in a process pool, each worker with its own
 MediaPipe graphs and teacher; it skips clips already in the cache (so a killed run restarts where
