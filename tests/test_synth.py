@@ -135,3 +135,14 @@ def test_same_seed_gives_identical_files(dataset, tmp_path):
     again = render_clip(1, tmp_path, options)
     assert again.video_path.read_bytes() == (out / "synth_00001.mp4").read_bytes()
     assert again.phones_path.read_text() == (out / "synth_00001.phones.json").read_text()
+
+
+def test_cli_with_workers_writes_the_same_clips(dataset, tmp_path):
+    from avcorr.cli.main import main
+
+    out, options, _ = dataset
+    code = main(["synth", "--out", str(tmp_path), "--clips", str(options.clips), "--seed", str(options.seed),
+                 "--size", str(options.size), "--workers", "2", "--json"])
+    assert code == 0
+    for name in ("synth_00000.mp4", "synth_00001.mp4", "manifest.csv"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
