@@ -3,6 +3,7 @@ end to end (skips without the shared clips)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,3 +72,36 @@ def test_real_clip_end_to_end(tiny_run, shared_data, tmp_path):
     assert len(verdict.evidence) == 3 and verdict.evidence[0].mouth is not None
     page = write_report([from_verdict(verdict)], tmp_path).read_text()
     assert page.count("data:image/png;base64,") == 1 + 2 * 3
+
+
+def test_cli_model_mode_json_and_report(tiny_run, shared_data, tmp_path, capsys):
+    """``avcorr detect --checkpoint RUN --json --report DIR`` over a file, a folder, a broken file and
+    an empty folder: schema-valid JSON, the batch goes on, exit code 1, and a report with every card."""
+    jsonschema = pytest.importorskip("jsonschema")
+    from avcorr.cli.main import main
+
+    clips = sorted((shared_data / "clips").glob("*GRID*"))[:2]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "clip.mpg").symlink_to(clips[1])
+    (folder / "notes.txt").write_text("not a video")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    code = main(["detect", "--checkpoint", str(tiny_run), "--threshold", "0.3", "--json", "--report", str(tmp_path / "report"),
+                 str(clips[0]), str(folder), str(broken), str(empty)])
+    captured = capsys.readouterr()
+    assert code == 1
+    document = json.loads(captured.out)
+    schema = json.loads((Path(__file__).resolve().parents[1] / "src/avcorr/schemas/detect.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    videos = document["videos"]
+    assert [Path(v["path"]).name for v in videos] == [clips[0].name, "clip.mpg", "broken.mp4", "empty"]
+    good = videos[0]
+    assert good["mode"] == "model" and good["details"]["threshold"] == 0.3
+    assert good["verdict"] == ("fake" if good["score"] >= 0.3 else "real")
+    assert all(0 <= f["fake_probability"] <= 1 and 0 <= f["correlation"] <= 1 for f in good["frames"])
+    assert videos[2]["error"] and videos[3]["error"].endswith("no video files in this folder")
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "report:" in captured.err and page.count('class="card ') == 4 and page.count("FAILED") >= 2

@@ -1,4 +1,5 @@
-"""``avcorr detect``: judge videos, one verdict each (zero-shot now; a trained model later)."""
+"""``avcorr detect``: judge videos, one verdict each, with a trained model (``--checkpoint``) or
+zero-shot; ``--report DIR`` writes the HTML report (docs/detect.md)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,10 +13,14 @@ from avcorr.cli.common import print_json
 def register(app: typer.Typer) -> None:
     @app.command("detect")
     def detect(
-        paths: list[Path] = typer.Argument(..., help="Videos to judge."),
+        paths: list[Path] = typer.Argument(..., help="Videos to judge, and folders to search for videos."),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained run folder (model.safetensors + config.json): model mode."),
         zero_shot: bool = typer.Option(False, "--zero-shot", help="No trained detector: score lip/speech content consistency with the phonetic teacher."),
         audio: Optional[Path] = typer.Option(None, "--audio", help="Judge the (single) video against this audio file instead of its own track."),
         threshold: float = typer.Option(0.5, help="Score at or above which a video is called fake."),
+        report: Optional[Path] = typer.Option(None, "--report", help="Write a self-contained HTML report to this folder (index.html)."),
+        teacher: str = typer.Option("none", "--teacher", help="Model mode: also compute this teacher's y_t (phonetic, deep_avsr; slower)."),
+        device: str = typer.Option("cpu", "--device", help="Model mode: cpu, cuda, cuda:1, auto."),
         max_offset: int = typer.Option(5, help="Audio/video offsets searched, in frames (±)."),
         max_frames: int = typer.Option(1500, help="Analyse at most this many frames (25 fps) per video."),
         lip_model: Optional[Path] = typer.Option(None, help="Lip viseme model (.npz); default: the one shipped with avcorr."),
@@ -24,29 +29,66 @@ def register(app: typer.Typer) -> None:
         """Score each video's probability of being a cross-modal fake. Failing files are listed, the rest go on."""
         from avcorr.cli.common import progress
         from avcorr.errors import ConfigError
-        from avcorr.eval.detect import ZeroShotDetector, detect_videos, report_json
-        from avcorr.teachers.phonetic.teacher import PhoneticTeacher
-        from avcorr.teachers.zero_shot import ZeroShotOptions
+        from avcorr.eval.detect import VideoVerdict, ZeroShotDetector, detect_videos, report_json
 
-        if not zero_shot:
-            raise ConfigError("choose a detector: --zero-shot (no trained model needed)")
+        if zero_shot == (checkpoint is not None):
+            raise ConfigError("choose one detector: --checkpoint RUN (a trained model) or --zero-shot (no trained model needed)")
         if audio is not None and len(paths) != 1:
             raise ConfigError("--audio pairs with exactly one video")
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError("--threshold must lie in [0, 1]")
-        detector = ZeroShotDetector(
-            teacher=PhoneticTeacher(model_path=lip_model, use_transcripts=False),
-            options=ZeroShotOptions(max_offset=max_offset, threshold=threshold),
-            max_frames=max_frames,
-        )
-        verdicts = detect_videos(progress(paths, "detect", enabled=not as_json), detector,
+        evidence = 4 if report is not None else 0
+        if checkpoint is not None:
+            from avcorr.data.prepare import load_teacher
+            from avcorr.eval.model_detector import ModelModeDetector
+
+            detector = ModelModeDetector(checkpoint, threshold=threshold, device=device, teacher=load_teacher(teacher),
+                                         max_frames=max_frames, evidence_frames=evidence)
+        else:
+            from avcorr.teachers.phonetic.teacher import PhoneticTeacher
+            from avcorr.teachers.zero_shot import ZeroShotOptions
+
+            detector = ZeroShotDetector(
+                teacher=PhoneticTeacher(model_path=lip_model, use_transcripts=False),
+                options=ZeroShotOptions(max_offset=max_offset, threshold=threshold),
+                max_frames=max_frames, evidence_frames=evidence,
+            )
+        videos, empty = video_files(paths)
+        verdicts = detect_videos(progress(videos, "detect", enabled=not as_json), detector,
                                  audio_paths=[audio] if audio is not None else None)
+        verdicts += [VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty]
+        if report is not None:
+            from avcorr.eval.report import from_verdict, write_report
+
+            settings = {"mode": detector.mode, "threshold": f"{threshold:g}"}
+            if checkpoint is not None:
+                settings["checkpoint"] = str(checkpoint)
+            page = write_report([from_verdict(v) for v in verdicts], report, settings=settings)
+            typer.echo(f"report: {page}", err=True)
         if as_json:
             print_json(report_json(verdicts))
         else:
             _print_table(verdicts)
         if any(v.error for v in verdicts):
             raise SystemExit(1)  # some videos failed (listed above); the others were judged
+
+
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv", ".ts", ".3gp"}
+
+
+def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Files as given (a missing or bad one fails later, with its reason) and the video files
+    found under folders (recursively, sorted); also the folders that held none."""
+    files, empty = [], []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            files += found
+            if not found:
+                empty.append(path)
+        else:
+            files.append(path)
+    return files, empty
 
 
 def _print_table(verdicts) -> None:
@@ -63,7 +105,8 @@ def _print_table(verdicts) -> None:
         spans = ", ".join(f"{s.start_s:.1f}–{s.end_s:.1f}" for s in v.segments[:4]) + (" …" if len(v.segments) > 4 else "")
         colour = "red" if v.verdict == "fake" else "green"
         table.add_row(Path(v.path).name, f"[{colour}]{v.verdict}[/{colour}]", f"{v.score:.3f}",
-                      f"{v.details.get('mean_correlation', float('nan')):.3f}", f"{v.details.get('offset_s', 0):+.2f}", spans)
+                      f"{v.details.get('mean_correlation', float('nan')):.3f}",
+                      "—" if v.details.get("offset_s") is None else f"{v.details['offset_s']:+.2f}", spans)
     Console().print(table)
     if failures:
         Console(stderr=True).print(f"{len(failures)} of {len(verdicts)} video(s) failed")
