@@ -86,3 +86,30 @@ def test_localize_cache_scores_only_partial_clips(tmp_path):
     assert 0.0 <= result.frame_roc_auc <= 1.0 and 0.0 <= result.segment_ap <= 1.0
     with_real, _ = localize_cache(tmp_path / "run", cache.root, split="all", device="cpu", include_real=True)
     assert with_real.num_clips == 3 and with_real.num_fake_frames == 40
+
+
+def test_evaluate_cli_localization(tmp_path, capsys):
+    import json
+
+    from avcorr.cli.main import main
+
+    torch.manual_seed(0)
+    config = load_experiment_config("tiny")
+    save_detector(tmp_path / "run", build_detector(config.model).eval(), config)
+    cache = ClipCache(tmp_path / "cache")
+    rng = np.random.default_rng(1)
+    for index, label in enumerate([0, 1, 1]):
+        t = 30
+        arrays = {"frames": rng.integers(0, 255, (t, 36, 36), dtype=np.uint8),
+                  "mfcc": rng.normal(size=(4 * t, 13)).astype(np.float32),
+                  "frame_labels": np.zeros(t, np.uint8)}
+        arrays["frame_labels"][10:20] = label
+        cache.write(ClipRecord(ClipMeta(clip_id=f"c{index}", label=label, method="m" if label else "real",
+                                        split="test"), arrays))
+    code = main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--data", str(cache.root), "--device", "cpu",
+                 "--json", "--localization"])
+    assert code == 0
+    located = json.loads(capsys.readouterr().out)["localization"]
+    assert (located["num_clips"], located["num_frames"], located["num_fake_frames"]) == (2, 60, 20)
+    assert located["iou_threshold"] == 0.5 and located["failures"] == []
+    assert 0.0 <= located["frame_roc_auc"] <= 1.0

@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, ..."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write per-clip scores to this CSV file."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document instead of a table."),
+        localization: bool = typer.Option(False, "--localization", help="Also score frame-level localization on partially forged clips (frame ROC-AUC, segment AP at IoU 0.5)."),
     ) -> None:
         """Score every clip (mean frame probability of fake) and report ACC, AUC, EER, ... per method."""
         from avcorr.cli.common import print_json
@@ -28,15 +29,40 @@ def register(app: typer.Typer) -> None:
                                 progress=not as_json)
         if out is not None:
             write_clip_scores(out, result.clips, threshold)
+        located = None
+        if localization:
+            from avcorr.eval.localization import localize_cache
+
+            located = localize_cache(checkpoint, data, split=split, threshold=threshold, device=device,
+                                     progress=not as_json)
         if as_json:
             payload = result.to_dict()
             if out is not None:
                 payload["clip_scores"] = str(out)
+            if located is not None:
+                payload["localization"] = {**located[0].to_dict(), "failures": located[1]}
             print_json(payload)
         else:
             _print_table(result)
+            if located is not None:
+                _print_localization(*located)
             if out is not None:
                 typer.echo(f"per-clip scores written to {out}", err=True)
+
+
+def _print_localization(result, failures) -> None:  # noqa: ANN001 (avcorr.eval.localization.LocalizationResult)
+    def fmt(value: float) -> str:
+        return "—" if value is None or math.isnan(value) else f"{value:.3f}"
+
+    typer.echo(f"localization on {result.num_clips} partially forged clip(s), {result.num_frames} frames "
+               f"({result.num_fake_frames} fake): frame ROC-AUC {fmt(result.frame_roc_auc)}, frame AP {fmt(result.frame_ap)}, "
+               f"segment AP@IoU{result.iou_threshold:g} {fmt(result.segment_ap)} "
+               f"({result.num_predicted_segments} predicted / {result.num_true_segments} true segments), "
+               f"mean frame IoU {fmt(result.mean_frame_iou)}")
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    for failure in failures:
+        typer.echo(f"failed {failure['clip_id']}: {failure['reason']}", err=True)
 
 
 def _print_table(result) -> None:  # noqa: ANN001 (an avcorr.eval.evaluate.Evaluation)
