@@ -173,3 +173,15 @@ def test_registry_names_and_labels():
     assert get_method("face-swap").labels.audio_label == 0 and get_method("face-swap").needs_face_donor
     with pytest.raises(KeyError):
         get_method("deepfake-9000")
+
+
+def test_mask_box_holds_the_whole_soft_mask_for_any_drawn_style():
+    from avcorr.forge.methods.blend import mask_box, sample_blend_style
+
+    polygon = np.array([[100, 90], [160, 85], [170, 130], [105, 140]], float)
+    for seed in range(20):
+        style = sample_blend_style(np.random.default_rng(seed))
+        x0, y0, x1, y1 = mask_box(polygon, style, (400, 400))
+        mask = region_mask((y1 - y0, x1 - x0), polygon - (x0, y0), style)
+        edge = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
+        assert edge.max() < 0.02, style  # no straight seam where the box cuts the mask

@@ -28,6 +28,18 @@ class BlendStyle:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def reach(self) -> float:
+        """How far the soft mask reaches beyond its polygon, as a fraction of the polygon's size."""
+        return max(self.grow, 0.0) + 3.0 * self.feather + 0.03
+
+
+def mask_box(polygon: np.ndarray, style: BlendStyle, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The box the soft mask of ``polygon`` fits in (so that clipping to it never leaves a straight seam)."""
+    pts = np.asarray(polygon, dtype=np.float64)[:, :2]
+    size = max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])), 2.0)
+    margin = style.reach() * size + 2.0
+    return clip_box((*(pts.min(0) - margin), *(pts.max(0) + margin)), shape)
+
 
 def sample_blend_style(rng: np.random.Generator, poisson_probability: float = 0.25) -> BlendStyle:
     draw = rng.random()

@@ -21,7 +21,7 @@ import numpy as np
 
 from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
-from avcorr.forge.methods.blend import clip_box, paste, region_mask, sample_blend_style
+from avcorr.forge.methods.blend import mask_box, paste, region_mask, sample_blend_style
 from avcorr.forge.methods.warp import TriangleMesh, apply_affine, expand_box, fit_similarity, invert_affine
 
 _LOWER_OVAL = [l for l in lm.FACE_OVAL if l not in (10, 338, 297, 332, 284, 109, 67, 103, 54, 21, 251, 162)]
@@ -72,7 +72,7 @@ class FaceSwap:
             polygon = target[outline]
             centre = polygon.mean(axis=0)
             polygon = centre + (polygon - centre) * shrink
-            box = clip_box((*(polygon.min(0) - 0.15 * np.ptp(polygon, 0)), *(polygon.max(0) + 0.15 * np.ptp(polygon, 0))), (h, w))
+            box = mask_box(polygon, style, (h, w))
             x0, y0, x1, y1 = box
             if x1 - x0 < 12 or y1 - y0 < 12:
                 continue

@@ -22,7 +22,7 @@ import numpy as np
 
 from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
-from avcorr.forge.methods.blend import clip_box, paste, region_mask, sample_blend_style
+from avcorr.forge.methods.blend import mask_box, paste, region_mask, sample_blend_style
 from avcorr.forge.methods.speech import mouth_trajectory
 from avcorr.forge.methods.warp import apply_affine, fit_similarity
 
@@ -69,7 +69,7 @@ class LipRewrite:
             centre = lips.mean(axis=0)
             region = centre + (lips - centre) * region_scale
             region = np.vstack([region, centre + (chin - centre) * chin_reach])
-            box = clip_box((*(region.min(0) - 0.25 * np.ptp(region, 0)), *(region.max(0) + 0.25 * np.ptp(region, 0))), (h, w))
+            box = mask_box(region, style, (h, w))
             x0, y0, x1, y1 = box
             if x1 - x0 < 8 or y1 - y0 < 8:
                 continue
