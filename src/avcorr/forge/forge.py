@@ -170,14 +170,32 @@ class SourceStore:
         finally:
             self.timer.add("decode", started)
         self._media[clip_id] = clip
-        self._audio[clip_id] = clip.audio
+        self._audio.setdefault(clip_id, clip.audio)
         while len(self._media) > 2:
             self._media.popitem(last=False)
         return clip
 
     def audio(self, clip_id: str) -> np.ndarray:
+        """The clip's 16 kHz audio; a donor's is decoded alone (no frames), a source's comes with its frames."""
+        if clip_id in self.bad:
+            raise self.bad[clip_id]
         if clip_id not in self._audio:
-            self.media(clip_id)
+            from avcorr.media.decode import read_audio
+
+            row = self.rows[clip_id]
+            started = time.perf_counter()
+            limit = self.max_frames / self.fps if self.max_frames else None
+            try:
+                if row.audio_path:
+                    audio = read_audio(row.audio_path, max_duration_s=limit, align_to_video=False)
+                else:
+                    audio = read_audio(row.video_path, max_duration_s=limit)
+            except InputError as exc:
+                self.bad[clip_id] = exc
+                raise
+            finally:
+                self.timer.add("decode", started)
+            self._audio[clip_id] = audio
         return self._audio[clip_id]
 
     def track(self, clip_id: str) -> tuple[np.ndarray, np.ndarray]:
@@ -353,7 +371,7 @@ def _audio_donor(store: SourceStore, row: ManifestRow, method, rng: np.random.Ge
         return None
     n = int(round(num_frames * sample_rate / fps))
     if kind == "tts":
-        source_audio = store.audio(row.clip_id)
+        source_audio = store.media(row.clip_id).audio
         started = time.perf_counter()
         donor = _tts_donor(source_audio, n, num_frames, sample_rate, fps, rng, method.needs_visemes)
         store.timer.add("tts", started)
@@ -361,7 +379,7 @@ def _audio_donor(store: SourceStore, row: ManifestRow, method, rng: np.random.Ge
     donor_id = _pick_donor(store, row, rng, same_identity=kind == "self", need_face=False)
     if donor_id == row.clip_id:
         # The same recording, another stretch: rotate by ≥ 1 s (at least a third of the clip), fade the seam.
-        source_audio = store.audio(row.clip_id)
+        source_audio = store.media(row.clip_id).audio  # exactly N samples, fitted to the frames
         shift = int(rng.integers(max(sample_rate, len(source_audio) // 3), max(sample_rate + 1, len(source_audio) - sample_rate)))
         audio = _rotate_with_fade(source_audio, shift, int(0.03 * sample_rate))
         visemes = None
