@@ -174,6 +174,8 @@ def test_max_frames_cuts_and_says_so(tmp_path, stub_tracker):
     assert prepared.record.num_frames == 30
     assert prepared.record.meta.extra["truncated"] is True
     assert prepared.record.meta.extra["source_video_s"] == pytest.approx(3.0, abs=0.05)
+    exact = prep.prepare_clip(_good(tmp_path / "exact.mp4", 1.0), options=prep.PrepareOptions(max_frames=25))
+    assert exact.record.num_frames == 25 and exact.record.meta.extra["truncated"] is False
 
 
 class FakeTeacher:

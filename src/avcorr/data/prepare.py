@@ -212,8 +212,10 @@ def prepare_clip(
             arrays["stft"] = audio_features.teacher_stft(clip_audio, num_frames, fps).astype(np.float16)
         arrays["frame_labels"] = frame_labels(clip_meta.label, num_frames, fps, clip_meta.fake_window, start_s)
 
-    truncated = options.max_frames is not None and start + num_frames >= options.max_frames
     source_video_s = info.duration_s if info.duration_s is not None else (start + num_frames) / fps
+    # cut by max_frames: the frame budget was used up and the source still had more of both streams
+    truncated = (options.max_frames is not None and start + num_frames >= options.max_frames
+                 and min(source_video_s, audio.size / decode.SAMPLE_RATE) > (start + num_frames + 0.5) / fps)
     clip_meta.fps = fps
     clip_meta.source_fps = info.source_fps
     clip_meta.num_frames = num_frames
