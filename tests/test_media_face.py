@@ -56,6 +56,17 @@ def test_main_face_is_the_large_one_when_two_appear(shared_data, tracker):
     assert track.found_fraction >= 0.95
 
 
+def test_main_face_is_the_talking_one_among_equals(shared_data, tracker):
+    clip = read_media(shared_data / PORTRAIT, max_frames=50)
+    frames = clip.frames[:, ::2, ::2]  # 256 x 256
+    still = np.repeat(frames[:1], len(frames), axis=0)  # the same face, not talking
+    canvas = np.concatenate([still, frames], axis=2)
+    track = tracker.track(canvas)
+    assert track.num_faces == 2
+    centre_x = (track.boxes[:, 0] + track.boxes[:, 2]) / 2
+    assert (centre_x > 256).all()
+
+
 def test_4k_frames_track(shared_data, tracker):
     import cv2
 

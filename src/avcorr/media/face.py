@@ -170,9 +170,19 @@ class FaceTracker:
                 track.box = box
                 track.last_seen = self._t
                 track.detected += 1
-        for track in [tr for tr in self._tracks if self._t - tr.last_seen <= 25]:
+        live = [tr for tr in self._tracks if self._t - tr.last_seen <= 25]
+        for track in live:
             self._mesh_step(track, frame_rgb)
+        self._drop_duplicates(live)
         self._t += 1
+
+    def _drop_duplicates(self, live: list[_Track]) -> None:
+        """Two tracks on one face (a detection that jumped): the one with less history stops."""
+        for i, a in enumerate(live):
+            for b in live[i + 1:]:
+                if a.last_seen == b.last_seen == self._t and _iou(a.box, b.box) > 0.6:
+                    loser = a if len(a.landmarks) < len(b.landmarks) else b
+                    loser.last_seen = -10**9
 
     def finish(self, path: str = "<frames>") -> FaceTrack:
         """Choose the main face, interpolate its gaps, smooth its box; raise if no face was seen."""
