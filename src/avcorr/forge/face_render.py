@@ -182,6 +182,7 @@ class FaceRenderer:
         hx0, hx1 = xs.min() - 2, xs.max() + 2
         hy0, hy1 = ys.min() - 2, ys.max() + margin
         self.head_box_corners = np.array([[hx0, hy0], [hx1, hy0], [hx1, hy1], [hx0, hy1]], np.float64)
+        self._prepare_deformation()
 
     # ------------------------------------------------------------------ static layers
     def _draw_background(self) -> np.ndarray:
@@ -405,7 +406,8 @@ class FaceRenderer:
         return rgb, alpha
 
     # ------------------------------------------------------------------ per-frame parts
-    def _draw_eyes(self, rgb: np.ndarray, blink: float, gaze_x: float, gaze_y: float, brow: float, yaw: float) -> None:
+    def _draw_eyes(self, rgb: np.ndarray, blink: float, gaze_x: float, gaze_y: float, brow: float,
+                   shift: tuple[float, float] = (0.0, 0.0)) -> None:
         ident = self.identity
         skin = np.array(ident.skin, np.float32)
         s = self.size
@@ -413,8 +415,8 @@ class FaceRenderer:
         h = w * ident.eye_height
         openness = float(np.clip(1.0 - blink, 0.0, 1.0))
         for side in (-1, 1):
-            ex = self.cx + side * self.eye_dx + yaw * 0.05 * self.a
-            ey = self.eye_y
+            ex = self.cx + side * self.eye_dx + shift[0]
+            ey = self.eye_y + shift[1]
             xs = np.linspace(-1, 1, 25)
             inner_bias = side * 0.15  # the inner corner sits a little lower
             upper = np.stack([ex + w * xs, ey - h * (1 - xs ** 2) ** 0.8 * (0.2 + 0.8 * openness) + h * 0.12 * xs * inner_bias], 1)
@@ -459,30 +461,44 @@ class FaceRenderer:
             _fill(layer, poly, np.array(ident.brow_colour, np.float32))
             rgb[:] = rgb * 0.2 + layer * 0.8
 
-    def _apply_jaw(self, rgb: np.ndarray, alpha: np.ndarray, drop: float) -> tuple[np.ndarray, np.ndarray]:
-        """Move the lower face down by ``drop`` pixels (smoothly from the mouth line to the chin)."""
-        if drop < 0.2:
-            return rgb, alpha
+    def _prepare_deformation(self) -> None:
+        """Grids for :meth:`_deform` over the head box: depth of the face surface and jaw weights."""
         s = self.size
-        top = int(max(0, self.mouth_y - 0.3 * self.b))
-        bottom = int(min(s, self.cy + self.b + drop + 4))
-        left = int(max(0, self.cx - self.a * 1.3))
-        right = int(min(s, self.cx + self.a * 1.3))
-        ys = np.arange(top, bottom, dtype=np.float32)
-        xs = np.arange(left, right, dtype=np.float32)
+        (x0, y0), (x1, y1) = self.head_box_corners[0], self.head_box_corners[2]
+        self.deform_box = (int(max(0, x0)), int(max(0, y0)), int(min(s, x1)), int(min(s, y1)))
+        bx0, by0, bx1, by1 = self.deform_box
+        ys, xs = np.mgrid[by0:by1, bx0:bx1].astype(np.float32)
+        self.grid_x, self.grid_y = xs, ys
+        self.depth = self._depth(xs, ys).astype(np.float32)
         weight = np.clip((ys - (self.mouth_y - 0.2 * self.b)) / (0.25 * self.b), 0, 1)
         weight = weight * weight * (3 - 2 * weight)
-        xx = np.abs(xs - self.cx) / (self.a * 1.1)
-        side_fall = np.clip(1.2 - xx, 0, 1)  # the jaw hinge is at the ears: less drop at the sides
-        map_y = (ys[:, None] - drop * weight[:, None] * side_fall[None, :]).astype(np.float32)
-        map_x = np.broadcast_to(xs[None, :], map_y.shape).astype(np.float32)
-        rgb = rgb.copy()
-        alpha = alpha.copy()
-        rgb[top:bottom, left:right] = cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        alpha[top:bottom, left:right] = cv2.remap(alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        side_fall = np.clip(1.2 - np.abs(xs - self.cx) / (self.a * 1.1), 0, 1)  # the jaw hinges at the ears
+        self.jaw_weight = (weight * side_fall).astype(np.float32)
+        self.yaw_px = 0.22 * self.a
+        self.pitch_px = 0.10 * self.b
+
+    def _depth(self, x, y):
+        """How far the face surface at (x, y) stands towards the camera, 0 (silhouette) … 1 (centre)."""
+        return np.sqrt(np.clip(1 - ((x - self.cx) / (1.05 * self.a)) ** 2 - ((y - self.cy) / (1.05 * self.b)) ** 2, 0, 1))
+
+    def _deform(self, drop: float, yaw: float, pitch: float) -> tuple[np.ndarray, np.ndarray]:
+        """The head base with the lower face dropped by ``drop`` pixels and turned by ``yaw``/``pitch``.
+
+        A turn moves each point of the face sideways in proportion to its depth: the centre of
+        the face moves, the silhouette stays, so the side turned to is foreshortened.
+        """
+        rgb = self.head_rgb.copy()
+        alpha = self.head_alpha.copy()
+        if drop < 0.2 and abs(yaw) < 0.01 and abs(pitch) < 0.01:
+            return rgb, alpha
+        bx0, by0, bx1, by1 = self.deform_box
+        map_x = self.grid_x - yaw * self.yaw_px * self.depth
+        map_y = self.grid_y - pitch * self.pitch_px * self.depth - drop * self.jaw_weight
+        rgb[by0:by1, bx0:bx1] = cv2.remap(self.head_rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        alpha[by0:by1, bx0:bx1] = cv2.remap(self.head_alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return rgb, alpha
 
-    def _draw_mouth(self, rgb: np.ndarray, m: dict[str, float], drop: float) -> None:
+    def _draw_mouth(self, rgb: np.ndarray, m: dict[str, float], drop: float, shift: tuple[float, float] = (0.0, 0.0)) -> None:
         ident = self.identity
         skin = np.array(ident.skin, np.float32)
         lip = np.array(ident.lip_colour, np.float32)
@@ -494,8 +510,8 @@ class FaceRenderer:
         lt = ident.lower_lip * self.mouth_w * (1 + 0.35 * round_) * (1 - 0.25 * m["closure"])
         gap = open_ * self.mouth_w * 0.9
         lip_teeth = m["lip_teeth"]
-        cx = self.cx
-        my = self.mouth_y
+        cx = self.cx + shift[0]
+        my = self.mouth_y + shift[1]
         upper_inner_y = my - 0.25 * gap - lip_teeth * 0.14 * self.mouth_w  # F/V: the upper lip lifts off the teeth
         lower_inner_y = my + 0.75 * gap * 0.0 + drop * 0.95 - lip_teeth * lt * 0.35
         if gap <= 0.25 and drop < 0.3:
@@ -601,16 +617,17 @@ class FaceRenderer:
         """One frame (size, size, 3) uint8 RGB from a mouth articulation and a head pose (dicts)."""
         s = self.size
         drop = float(np.clip(mouth["open"] * (1 - mouth["closure"]), 0, 1)) * self.mouth_w * 0.75
-        rgb, alpha = self._apply_jaw(self.head_rgb, self.head_alpha, drop)
-        if drop < 0.2:
-            rgb = rgb.copy()
-        self._draw_eyes(rgb, head["blink"], head["gaze_x"], head["gaze_y"], head["brow"], head["yaw"])
-        self._draw_mouth(rgb, mouth, drop)
-        # head pose: rotation about the neck, translation, scale; yaw/pitch as a small shear
+        yaw, pitch = head["yaw"], head["pitch"]
+        rgb, alpha = self._deform(drop, yaw, pitch)
+        eye_depth = float(self._depth(self.cx + self.eye_dx, self.eye_y))
+        mouth_depth = float(self._depth(self.cx, self.mouth_y))
+        self._draw_eyes(rgb, head["blink"], head["gaze_x"], head["gaze_y"], head["brow"],
+                        shift=(yaw * self.yaw_px * eye_depth, pitch * self.pitch_px * eye_depth))
+        self._draw_mouth(rgb, mouth, drop, shift=(yaw * self.yaw_px * mouth_depth, pitch * self.pitch_px * mouth_depth))
+        # head pose: rotation about the neck, translation, scale
         matrix = cv2.getRotationMatrix2D((float(self.pivot[0]), float(self.pivot[1])), head["roll_deg"], head["scale"])
         matrix[0, 2] += head["dx"] * s
-        matrix[1, 2] += head["dy"] * s + head["pitch"] * 0.01 * s
-        matrix[0, 1] += head["yaw"] * 0.03
+        matrix[1, 2] += head["dy"] * s
         # warp and blend only inside the head's bounding box
         corners = np.hstack([self.head_box_corners, np.ones((4, 1))]) @ matrix.T
         x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 2, 0)
