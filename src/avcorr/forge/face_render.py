@@ -77,8 +77,10 @@ class FaceIdentity:
         if skin.mean() < 140 and rng.random() < 0.7:
             hair = HAIR_COLOURS[int(rng.integers(0, 3))]
         lip = skin * np.array([0.82, 0.52, 0.54]) + np.array([32, 4, 10]) * rng.uniform(0.6, 1.4)
-        bg_a = rng.uniform(40, 220, 3)
-        bg_b = np.clip(bg_a * rng.uniform(0.5, 1.2, 3) + rng.normal(0, 20, 3), 10, 245)
+        # rooms are mostly muted: walls, curtains, studio backdrops; sometimes a coloured one
+        bg_a = _hsv(rng.uniform(0, 360), rng.uniform(0.0, 0.3) if rng.random() < 0.8 else rng.uniform(0.3, 0.7),
+                    rng.uniform(0.25, 0.9))
+        bg_b = np.clip(bg_a * rng.uniform(0.6, 1.1) + rng.normal(0, 12, 3), 10, 245)
         style = str(rng.choice(HAIR_STYLES, p=[0.3, 0.22, 0.16, 0.12, 0.08, 0.12]))
         warm = rng.uniform(-1, 1)
         return FaceIdentity(
@@ -105,7 +107,7 @@ class FaceIdentity:
             hair_colour=tuple(np.clip(hair, 5, 240).tolist()),
             hair_volume=float(rng.uniform(0.04, 0.12)),
             beard=float(rng.uniform(0.2, 0.6)) if rng.random() < 0.25 else 0.0,
-            clothing=tuple(rng.uniform(20, 230, 3).tolist()),
+            clothing=tuple(_hsv(rng.uniform(0, 360), rng.uniform(0.0, 0.65), rng.uniform(0.1, 0.9)).tolist()),
             background=(tuple(bg_a.tolist()), tuple(bg_b.tolist())),
             background_blobs=int(rng.integers(0, 6)),
             light_x=float(rng.uniform(-0.7, 0.7)),
@@ -116,6 +118,12 @@ class FaceIdentity:
             head_y=float(rng.uniform(0.44, 0.5)),
             head_x=float(rng.uniform(0.46, 0.54)),
         )
+
+
+def _hsv(hue_deg: float, saturation: float, value: float) -> np.ndarray:
+    """RGB in [0, 255] of a colour given as hue (degrees), saturation and value in [0, 1]."""
+    pixel = np.array([[[hue_deg / 2.0, saturation * 255.0, value * 255.0]]], np.float32)
+    return cv2.cvtColor(pixel.astype(np.uint8), cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
 
 
 def _mix(palette: np.ndarray, position: float) -> np.ndarray:
@@ -195,7 +203,7 @@ class FaceRenderer:
         ramp = np.clip(0.5 + (xx - 0.5) * np.cos(angle) + (yy - 0.5) * np.sin(angle), 0, 1)[..., None]
         bg = a * (1 - ramp) + b * ramp
         for _ in range(ident.background_blobs):  # out-of-focus objects of the room
-            colour = self.rng.uniform(20, 235, 3)
+            colour = _hsv(self.rng.uniform(0, 360), self.rng.uniform(0.0, 0.5), self.rng.uniform(0.2, 0.95))
             blob = _gaussian_blob((s, s), self.rng.uniform(0, s), self.rng.uniform(0, s * 0.7),
                                   self.rng.uniform(0.05, 0.2) * s, self.rng.uniform(0.05, 0.3) * s)[..., None]
             bg = bg * (1 - 0.6 * blob) + colour * 0.6 * blob
