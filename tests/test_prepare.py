@@ -239,3 +239,20 @@ def test_a_30_minute_file_prepares_in_bounded_time_and_memory(tmp_path, stub_tra
     assert record.meta.extra["source_video_s"] == pytest.approx(minutes * 60, rel=0.01)
     assert peak < 200_000_000  # the whole file decoded to 25 fps RGB would be 45 000 frames; 16 kHz audio alone 115 MB
     assert elapsed < 20
+
+
+def test_a_half_written_temporary_file_is_ignored_and_cleaned(tmp_path, stub_tracker):
+    paths = {"one": _good(tmp_path / "one.mp4", 0.4)}
+    cache = tmp_path / "cache"
+    (cache / "clips").mkdir(parents=True)
+    stale = cache / "clips" / ".tmp-abc123.npz"
+    stale.write_bytes(b"PK\x03\x04 half a zip")  # a write killed mid-way
+    import os
+    import time
+
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    summary = prep.prepare_manifest(_rows(paths), cache, workers=1)
+    assert summary.done == 1
+    assert [p.name for p in ClipCache(cache).clip_files()] == ["one.npz"]
+    assert not stale.exists()

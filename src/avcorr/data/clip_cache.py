@@ -176,7 +176,8 @@ class ClipCache:
         return save_clip(self.path_for(record.meta.clip_id), record)
 
     def clip_files(self) -> list[Path]:
-        return sorted((self.root / CLIPS_DIR).glob("*.npz"))
+        # not the ".tmp-*" files a write killed mid-way leaves behind (pathlib's * matches dot-files)
+        return sorted(p for p in (self.root / CLIPS_DIR).glob("*.npz") if not p.name.startswith("."))
 
     def __iter__(self) -> Iterator[ClipMeta]:
         for path in self.clip_files():

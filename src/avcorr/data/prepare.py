@@ -412,6 +412,7 @@ def prepare_manifest(
     root = Path(out)
     cache = ClipCache(root)
     (root / "clips").mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(root / "clips")
     if teacher not in ("", "none"):
         load_teacher(teacher, **teacher_options)  # fail fast on an unknown teacher or missing weights
     mine = [r for r in rows if in_shard(r.clip_id, shard)]
@@ -439,6 +440,15 @@ def prepare_manifest(
     return summary
 
 
+def _remove_stale_temporaries(folder: Path, older_than_s: float = 600.0) -> None:
+    """Delete temporary files of writes killed mid-way (young ones may belong to a running shard)."""
+    now = time.time()
+    for path in folder.glob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+
+
 def _execute(todo: list[ManifestRow], root: str, options: PrepareOptions, workers: int, teacher: str, teacher_options: dict[str, Any]) -> Iterator[ClipOutcome]:
     if not todo:
         return
@@ -463,7 +473,8 @@ def _execute_pool(todo: list[ManifestRow], root: str, options: PrepareOptions, w
     pending = sorted(todo, key=_size, reverse=True)  # longest first: no long clip left alone at the end
     crashed: list[ManifestRow] = []
     while pending:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options)) as pool:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options))
+        try:
             futures = {pool.submit(_run_one, row, root): row for row in pending}
             pending = []
             remaining = set(futures)
@@ -472,11 +483,16 @@ def _execute_pool(todo: list[ManifestRow], root: str, options: PrepareOptions, w
                 for future in finished:
                     row = futures[future]
                     try:
-                        yield future.result()
+                        outcome = future.result()
                     except BrokenProcessPool:
                         crashed.append(row)
+                        continue
                     except Exception as exc:  # pickling or an error outside prepare_clip
-                        yield ClipOutcome(row.clip_id, row.video_path, "failed", stage="worker", reason=f"{exc.__class__.__name__}: {exc}")
+                        outcome = ClipOutcome(row.clip_id, row.video_path, "failed", stage="worker", reason=f"{exc.__class__.__name__}: {exc}")
+                    yield outcome
+        finally:
+            # On Ctrl-C (or any stop) queued clips are dropped; the ones running finish and are kept.
+            pool.shutdown(wait=True, cancel_futures=True)
         for row in crashed:  # retry each alone so one bad file cannot take others down with it
             yield _run_isolated(row, root, options, teacher, teacher_options)
         crashed = []
