@@ -132,6 +132,8 @@ def test_a_killed_run_restarts_without_redoing_or_losing_clips(tmp_path, stub_tr
         prep.prepare_manifest(_rows(paths), cache, workers=1, progress=killed_after_two)
     done_before = {p.name: p.stat().st_mtime_ns for p in ClipCache(cache).clip_files()}
     assert len(done_before) == 2
+    with (cache / "manifest.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 2  # rebuilt even though the run was interrupted
     assert not list((cache / "clips").glob(".tmp-*"))
     again = prep.prepare_manifest(_rows(paths), cache, workers=1)
     assert (again.done, again.skipped) == (2, 2)

@@ -429,14 +429,16 @@ def prepare_manifest(
     outcomes = _execute(todo, str(root), options, workers or os.cpu_count() or 1, teacher, teacher_options)
     if progress is not None:
         outcomes = progress(outcomes, len(todo))
-    for outcome in outcomes:
-        summary.outcomes.append(outcome)
-        if outcome.status == "done":
-            summary.done += 1
-        else:
-            summary.failed += 1
-            failures.add(outcome)
-    cache.rebuild_manifest()
+    try:
+        for outcome in outcomes:
+            summary.outcomes.append(outcome)
+            if outcome.status == "done":
+                summary.done += 1
+            else:
+                summary.failed += 1
+                failures.add(outcome)
+    finally:  # also after Ctrl-C: the manifest lists every clip file there is
+        cache.rebuild_manifest()
     return summary
 
 
