@@ -512,7 +512,7 @@ class FaceRenderer:
         lip = np.array(ident.lip_colour, np.float32)
         s = self.size
         open_ = m["open"] * (1 - m["closure"])
-        width = self.mouth_w * (1 + 0.18 * m["width"] - 0.28 * m["round"])
+        width = self.mouth_w * (1 + 0.28 * m["width"] - 0.28 * m["round"])
         round_ = m["round"]
         ut = ident.upper_lip * self.mouth_w * (1 + 0.35 * round_) * (1 - 0.25 * m["closure"])
         lt = ident.lower_lip * self.mouth_w * (1 + 0.35 * round_) * (1 - 0.25 * m["closure"])
@@ -521,7 +521,7 @@ class FaceRenderer:
         cx = self.cx + shift[0]
         my = self.mouth_y + shift[1]
         upper_inner_y = my - 0.25 * gap - lip_teeth * 0.14 * self.mouth_w  # F/V: the upper lip lifts off the teeth
-        lower_inner_y = my + 0.75 * gap * 0.0 + drop * 0.95 - lip_teeth * lt * 0.35
+        lower_inner_y = my + drop * 0.95 - lip_teeth * lt * 0.35  # the lower lip rides on the jaw
         if gap <= 0.25 and drop < 0.3:
             lower_inner_y = upper_inner_y
         n = 33
@@ -530,12 +530,10 @@ class FaceRenderer:
         # opening shape: rounder with rounding, lens-like when spread
         k = 0.5 + 0.7 * (1 - round_)
         prof = (1 - np.clip(np.abs(xs), 0, 1) ** 2) ** (1 / k)
-        upper_inner = np.stack([cx + inner_w * xs, upper_inner_y - 0.25 * gap * prof * 0.2], 1)
-        lower_inner = np.stack([cx + inner_w * xs, lower_inner_y + 0.0 * prof], 1)
-        # the opening sags in the middle: the lower lip is lower at the centre
+        # the opening is widest in the middle: the upper lip arches up, the lower lip sags
         open_extent = lower_inner_y - upper_inner_y
-        upper_inner[:, 1] = upper_inner_y - open_extent * 0.25 * prof
-        lower_inner[:, 1] = upper_inner_y + open_extent * (0.35 + 0.65 * prof)
+        upper_inner = np.stack([cx + inner_w * xs, upper_inner_y - open_extent * 0.25 * prof], 1)
+        lower_inner = np.stack([cx + inner_w * xs, upper_inner_y + open_extent * (0.35 + 0.65 * prof)], 1)
         corner_l = np.array([cx - width, my + 0.1 * drop])
         corner_r = np.array([cx + width, my + 0.1 * drop])
         # outer contours
@@ -580,7 +578,7 @@ class FaceRenderer:
                               (int((cx + inner_w * 0.6 - x0) * _ONE), int((low_y + 2) * _ONE)),
                               tuple(float(c) * 0.85 for c in teeth_col), -1, cv2.LINE_AA, _SHIFT)
             tongue_col = np.array([190, 90, 95], np.float32)
-            tongue_y = lower_inner[:, 1].max() - y0 - open_extent * (0.15 + 0.4 * m["tongue_up"] * 0 + 0.0)
+            tongue_y = lower_inner[:, 1].max() - y0 - open_extent * 0.15
             if m["tongue_out"] > 0.2:
                 tongue_y = upper_inner[:, 1].min() - y0 + teeth_h + open_extent * 0.25
                 cv2.ellipse(inside, (int((cx - x0) * _ONE), int(tongue_y * _ONE)),
