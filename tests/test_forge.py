@@ -136,3 +136,15 @@ def test_cli_forge_json_and_unknown_method(sources, tmp_path, capsys):
     code = main(["forge", str(sources), "--out", str(tmp_path / "bad"), "--methods", "deepfake-9000"])
     assert code == 2
     assert "unknown forgery method" in capsys.readouterr().err
+
+
+def test_a_folder_of_videos_is_a_source_list(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for i, freq in enumerate((400.0, 900.0)):
+        _tone_clip(folder / f"person{i}.mp4", freq, seed=10 + i)
+    report = run_forge(folder, tmp_path / "out", ForgeOptions(methods=["audio-swap"], seed=0))
+    rows = read_manifest(report.manifest_path)
+    assert sorted(r.clip_id for r in rows) == ["person0", "person0__audio-swap", "person1", "person1__audio-swap"]
+    swap = next(r for r in rows if r.clip_id == "person0__audio-swap")
+    assert swap.source_id == "person0" and swap.audio_source_id == "person1"
