@@ -1,5 +1,5 @@
-"""Model-mode detect: verdicts from frame scores, the report's view of a verdict, and one real clip
-end to end (skips without the shared clips)."""
+"""Model-mode detect: verdicts from frame scores, the report's view of a verdict, and the CLI on
+real clips end to end (skips without the shared clips)."""
 from __future__ import annotations
 
 import json
@@ -62,18 +62,8 @@ def test_report_view_of_verdicts(tiny_run, tmp_path):
     assert "a &lt;b&gt;.mp4" in page and "x.mp4: no face" in page
 
 
-def test_real_clip_end_to_end(tiny_run, shared_data, tmp_path):
-    clip = sorted((shared_data / "clips").glob("*GRID*"))[0]
-    detector = ModelModeDetector(tiny_run, evidence_frames=3)
-    verdict = detector.detect(clip)
-    assert verdict.error is None and verdict.verdict in ("fake", "real") and 0.0 <= verdict.score <= 1.0
-    assert len(verdict.frames) == pytest.approx(25 * 3, abs=5)
-    assert verdict.details["timings_s"]["model"] > 0
-    assert len(verdict.evidence) == 3 and verdict.evidence[0].mouth is not None
-    page = write_report([from_verdict(verdict)], tmp_path).read_text()
-    assert page.count("data:image/png;base64,") == 1 + 2 * 3
-
-
+@pytest.mark.slow
+@pytest.mark.shared
 def test_cli_model_mode_json_and_report(tiny_run, shared_data, tmp_path, capsys):
     """``avcorr detect --checkpoint RUN --json --report DIR`` over a file, a folder, a broken file and
     an empty folder: schema-valid JSON, the batch goes on, exit code 1, and a report with every card."""
@@ -103,5 +93,8 @@ def test_cli_model_mode_json_and_report(tiny_run, shared_data, tmp_path, capsys)
     assert good["verdict"] == ("fake" if good["score"] >= 0.3 else "real")
     assert all(0 <= f["fake_probability"] <= 1 and 0 <= f["correlation"] <= 1 for f in good["frames"])
     assert videos[2]["error"] and videos[3]["error"].endswith("no video files in this folder")
+    assert good["details"]["timings_s"]["model"] > 0
     page = (tmp_path / "report" / "index.html").read_text()
     assert "report:" in captured.err and page.count('class="card ') == 4 and page.count("FAILED") >= 2
+    # Two analysed videos: a curves image each and four suspicious frames (face + mouth crops) each.
+    assert page.count("data:image/png;base64,") == 2 * (1 + 4 * 2)

@@ -344,7 +344,7 @@ def _card_html(index: int, video: ReportVideo) -> str:
                      '<th class="num">end (s)</th><th class="num">length (s)</th><th class="num">frames</th>'
                      f'<th class="num">mean P(fake)</th></tr></thead><tbody>{rows}</tbody></table>')
     else:
-        parts.append('<p class="none">No stretch of frames stays above the threshold.</p>')
+        parts.append('<p class="none">None: no stretch of frames stays high enough for long enough.</p>')
 
     if video.evidence:
         parts.append("<h3>Most suspicious frames</h3><div class=\"frames\">")
