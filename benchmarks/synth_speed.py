@@ -118,7 +118,7 @@ def main() -> int:
         "failures": result.failures,
         "faces": faces,
         "found_fraction_min": min((f["found_fraction"] for f in faces), default=None),
-        "lip_r_median": float(np.median([f["lip_gap_vs_rendered_opening_r"] for f in faces])) if faces else None,
+        "lip_r_median": round(float(np.median([f["lip_gap_vs_rendered_opening_r"] for f in faces])), 3) if faces else None,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = report["benchmark"]
