@@ -47,6 +47,6 @@ def register(app: typer.Typer) -> None:
             print_json(report)
         else:
             typer.echo(f"wrote {out}: {model.provenance['frames']} frames from {model.provenance['clips']} clips "
-                       f"({model.provenance['aligned_clips']} force-aligned)")
+                       f"({model.provenance['synth_clips']} with synth phone timings, {model.provenance['aligned_clips']} force-aligned)")
             for path, error in failures:
                 typer.echo(f"failed: {error}", err=True)

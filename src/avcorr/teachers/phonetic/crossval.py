@@ -36,14 +36,21 @@ class AnalysedClip:
 
 def analyse_clip(path: str | Path, recognizer: PhoneRecognizer, tracker=None, sigma_frames: float = 1.0,
                  uniform: float = 0.02) -> AnalysedClip:
+    """Decode and track ``path``, then :func:`analyse_landmarks`."""
     media, landmarks, _ = track_landmarks(path, tracker=tracker)
+    return analyse_landmarks(path, media.audio, landmarks, media.fps, recognizer, sigma_frames, uniform)
+
+
+def analyse_landmarks(path: str | Path, audio: np.ndarray, landmarks: np.ndarray, fps: float, recognizer: PhoneRecognizer,
+                      sigma_frames: float = 1.0, uniform: float = 0.02) -> AnalysedClip:
+    """Phone-loop posteriors of the clip's audio, and labels (forced alignment where a transcript is known)."""
     t = len(landmarks)
-    loop = recognizer.phone_loop(media.audio)
+    loop = recognizer.phone_loop(audio)
     transcript = known_transcript(path)
-    aligned = recognizer.align(media.audio, transcript) if transcript else None
-    labels = viseme_occupancy(aligned or loop, t, media.fps).argmax(axis=1)
-    return AnalysedClip(str(path), landmarks, audio_viseme_posteriors(loop, t, media.fps, sigma_frames, uniform),
-                        labels, "aligned" if aligned else "phone_loop", viseme_occupancy(loop, t, media.fps).argmax(axis=1))
+    aligned = recognizer.align(audio, transcript) if transcript else None
+    labels = viseme_occupancy(aligned or loop, t, fps).argmax(axis=1)
+    return AnalysedClip(str(path), landmarks, audio_viseme_posteriors(loop, t, fps, sigma_frames, uniform),
+                        labels, "aligned" if aligned else "phone_loop", viseme_occupancy(loop, t, fps).argmax(axis=1))
 
 
 def swap_pairs(n: int, rounds: int = 3, seed: int = 0) -> list[tuple[int, int]]:
@@ -69,14 +76,26 @@ class SwapEvaluation:
     roc_auc: float
 
 
+def score_pairs(clips: Sequence[AnalysedClip], visual: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]],
+                options: ZeroShotOptions = ZeroShotOptions()) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-shot fake probability and mean soft label y_t for each (video, audio) pair."""
+    from avcorr.teachers.base import TeacherOutput
+    from avcorr.teachers.visemes import VISEMES
+
+    scores, labels = [], []
+    for video, audio in pairs:
+        t = min(clips[video].num_frames, clips[audio].num_frames)
+        p, q = clips[audio].audio_posteriors[:t], visual[video][:t]
+        scores.append(zero_shot(p, q, options).score)
+        labels.append(float(TeacherOutput(p, q, list(VISEMES)).soft_label().mean()))
+    return np.array(scores), np.array(labels)
+
+
 def evaluate_swaps(clips: Sequence[AnalysedClip], folds: int = 5, rounds: int = 3, seed: int = 0,
                    options: ZeroShotOptions = ZeroShotOptions(), regularization: float = 0.01, context: int = 2,
                    uniform: float = 0.02, on_fold: Callable[[int], None] | None = None) -> SwapEvaluation:
     """Zero-shot scores of real clips and audio-swapped pairs with leave-clips-out lip models."""
     from sklearn.metrics import roc_auc_score
-
-    from avcorr.teachers.base import TeacherOutput
-    from avcorr.teachers.visemes import VISEMES
 
     n = len(clips)
     fold_of = np.arange(n) % folds
@@ -93,15 +112,9 @@ def evaluate_swaps(clips: Sequence[AnalysedClip], folds: int = 5, rounds: int = 
         if on_fold:
             on_fold(k)
 
-    def judge(video: int, audio: int) -> tuple[float, float]:
-        t = min(clips[video].num_frames, clips[audio].num_frames)
-        p, q = clips[audio].audio_posteriors[:t], visual[video][:t]
-        soft = TeacherOutput(p, q, list(VISEMES)).soft_label().mean()
-        return zero_shot(p, q, options).score, float(soft)
-
-    real = np.array([judge(i, i) for i in range(n)])
+    real_scores, real_labels = score_pairs(clips, visual, [(i, i) for i in range(n)], options)
     pairs = swap_pairs(n, rounds, seed)
-    swapped = np.array([judge(i, j) for i, j in pairs])
+    swapped_scores, swapped_labels = score_pairs(clips, visual, pairs, options)
     y = np.r_[np.zeros(n), np.ones(len(pairs))]
-    auc = float(roc_auc_score(y, np.r_[real[:, 0], swapped[:, 0]]))
-    return SwapEvaluation(real[:, 0], swapped[:, 0], real[:, 1], swapped[:, 1], pairs, correct / max(total, 1), auc)
+    auc = float(roc_auc_score(y, np.r_[real_scores, swapped_scores]))
+    return SwapEvaluation(real_scores, swapped_scores, real_labels, swapped_labels, pairs, correct / max(total, 1), auc)

@@ -1,12 +1,14 @@
 """Fit the lip viseme model from talking-face videos, with labels avcorr makes itself.
 
-Each frame's label is the viseme pocketsphinx hears at that moment: forced alignment where the
-transcript is known (a ``<video>.txt`` beside the file, or a GRID corpus file name), the phone
-loop elsewhere. No human annotation is involved, so any folder of real talking-face clips
+Each frame's label is the viseme spoken at that moment: the phone timings ``avcorr synth``
+writes beside its clips (``<video>.phones.json``, exact: eSpeak says when it spoke each phone);
+else pocketsphinx's forced alignment where the transcript is known (a ``<video>.txt`` beside the
+file, or a GRID corpus file name); else pocketsphinx's phone loop. No human annotation is involved, so any folder of real talking-face clips
 (a user's own, GRID, or ``avcorr synth`` output) can refit the model.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from avcorr.teachers.phonetic.audio import PhoneRecognizer, grid_transcript, viseme_occupancy
+from avcorr.teachers.phonetic.audio import PhoneRecognizer, PhoneSegment, grid_transcript, viseme_occupancy
 from avcorr.teachers.phonetic.lips import lip_features
 from avcorr.teachers.phonetic.visual_model import LipVisemeModel, fit_lip_viseme_model
 
@@ -26,7 +28,7 @@ class LabelledClip:
     path: str
     landmarks: np.ndarray
     labels: np.ndarray
-    label_mode: str  # "aligned" or "phone_loop"
+    label_mode: str  # "synth_phones", "aligned" or "phone_loop"
 
 
 def known_transcript(path: str | Path) -> str | None:
@@ -38,6 +40,29 @@ def known_transcript(path: str | Path) -> str | None:
         if text:
             return text
     return grid_transcript(path.name)
+
+
+def known_phones(path: str | Path) -> list[PhoneSegment] | None:
+    """Phone timings written by ``avcorr synth`` beside a clip (``<stem>.phones.json``), if any."""
+    sidecar = Path(path).with_suffix(".phones.json")
+    if not sidecar.is_file():
+        return None
+    try:
+        phones = json.loads(sidecar.read_text(encoding="utf-8"))["phones"]
+        return [PhoneSegment(str(p["phone"]).upper(), float(p["start_s"]), float(p["end_s"])) for p in phones]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def clip_labels(path: str | Path, audio, num_frames: int, fps: float, recognizer: PhoneRecognizer,
+                use_transcripts: bool = True):
+    """(T,) viseme labels for a clip and how they were made (see the module docstring)."""
+    phones = known_phones(path) if use_transcripts else None
+    if phones:
+        return viseme_occupancy(phones, num_frames, fps).argmax(axis=1), "synth_phones"
+    transcript = known_transcript(path) if use_transcripts else None
+    segments, mode = recognizer.phones(audio, transcript)
+    return viseme_occupancy(segments, num_frames, fps).argmax(axis=1), mode
 
 
 def track_landmarks(video_path: str | Path, audio_path: str | Path | None = None, tracker=None):
@@ -52,9 +77,7 @@ def label_clip(video_path: str | Path, recognizer: PhoneRecognizer, tracker=None
                use_transcripts: bool = True) -> LabelledClip:
     """Landmarks and recogniser-made viseme labels for one video."""
     media, landmarks, _ = track_landmarks(video_path, tracker=tracker)
-    transcript = known_transcript(video_path) if use_transcripts else None
-    segments, mode = recognizer.phones(media.audio, transcript)
-    labels = viseme_occupancy(segments, len(landmarks), media.fps).argmax(axis=1)
+    labels, mode = clip_labels(video_path, media.audio, len(landmarks), media.fps, recognizer, use_transcripts)
     return LabelledClip(str(video_path), landmarks, labels, mode)
 
 
@@ -65,6 +88,7 @@ def fit_from_clips(clips: Iterable[LabelledClip], context: int = 2, regularizati
         [lip_features(c.landmarks, context) for c in clips], [c.labels for c in clips], context=context,
         regularization=regularization,
         provenance={"aligned_clips": sum(c.label_mode == "aligned" for c in clips),
+                    "synth_clips": sum(c.label_mode == "synth_phones" for c in clips),
                     "clip_names": sorted(Path(c.path).name for c in clips), **(provenance or {})},
     )
 
