@@ -51,7 +51,8 @@ def build_app() -> typer.Typer:
 def main(argv: list[str] | None = None) -> int:
     app = build_app()
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of a typer.Exit instead of raising.
+        result = app(args=argv, standalone_mode=False)
     except AvcorrError as exc:
         if common.STATE.debug:
             raise
@@ -59,22 +60,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # typer.Exit inside commands
         return int(exc.code or 0)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
+    except Exception as exc:  # click's (typer-vendored) usage errors and the like, matched by shape
+        name = type(exc).__name__
+        if name == "Exit" and hasattr(exc, "exit_code"):
             return int(exc.exit_code)
-        if isinstance(exc, click.ClickException):
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
+            return int(exc.exit_code)
+        if name == "Abort":
             print("avcorr: aborted", file=sys.stderr)
             return 130
         if common.STATE.debug:
             raise
         print(f"avcorr: internal error: {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":
