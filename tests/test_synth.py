@@ -146,3 +146,19 @@ def test_cli_with_workers_writes_the_same_clips(dataset, tmp_path):
     assert code == 0
     for name in ("synth_00000.mp4", "synth_00001.mp4", "manifest.csv"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_room_reverberates_and_adds_noise_but_keeps_length_and_peak():
+    from avcorr.forge.room import add_room
+
+    sr = 16000
+    audio = np.zeros(sr, np.float32)
+    audio[1000] = 0.5  # a click
+    wet = add_room(audio, np.random.default_rng(0), sr, noise=False)
+    assert wet.shape == audio.shape and np.abs(wet).max() == pytest.approx(0.5, rel=1e-5)
+    assert np.abs(wet[:1000]).max() < 1e-9                      # nothing before the sound (causal)
+    assert np.sqrt(np.mean(wet[1000 + sr // 50:1000 + sr // 10] ** 2)) > 1e-4  # a tail after it
+    noisy = add_room(np.zeros(sr, np.float32), np.random.default_rng(0), sr, reverb=False)
+    rms_db = 20 * np.log10(np.sqrt(np.mean(noisy.astype(np.float64) ** 2)))
+    assert -64 < rms_db < -44
+    np.testing.assert_array_equal(add_room(audio, np.random.default_rng(3), sr), add_room(audio, np.random.default_rng(3), sr))

@@ -152,14 +152,13 @@ def mouth_track(
 
 def _critically_damped(x: np.ndarray, rate: float, time_constant_s: float) -> np.ndarray:
     """Two passes of a one-pole low-pass forward (a second-order, causal, overshoot-free filter)."""
+    from scipy.signal import lfilter
+
     alpha = 1.0 - np.exp(-1.0 / (rate * time_constant_s))
-    out = x.copy()
-    for _ in range(2):
-        y = np.empty_like(out)
-        y[0] = out[0]
-        for i in range(1, len(out)):
-            y[i] = y[i - 1] + alpha * (out[i] - y[i - 1])
-        out = y
+    b, a = [alpha], [1.0, alpha - 1.0]
+    out = x
+    for _ in range(2):  # y[i] = y[i-1] + alpha (x[i] - y[i-1]), starting at rest at x[0]
+        out = lfilter(b, a, out, axis=0, zi=((1.0 - alpha) * out[:1]))[0]
     return out
 
 

@@ -24,6 +24,7 @@ from avcorr.data.manifest import ManifestRow, write_manifest
 from avcorr.forge.articulation import head_track, loudness_envelope, mouth_track
 from avcorr.forge.face_render import FaceIdentity, FaceRenderer
 from avcorr.forge.grammar import sample_utterance
+from avcorr.forge.room import add_room
 from avcorr.forge.tts import Speech, TimedPhone, VoiceSpec, synthesize
 from avcorr.media.encode import write_video
 
@@ -139,15 +140,6 @@ def place_speech(speech: Speech, rng: np.random.Generator, fps: float) -> tuple[
     return audio, phones, num_frames, lead
 
 
-def _room_noise(rng: np.random.Generator, n: int, sample_rate: int) -> np.ndarray:
-    """Faint, slightly coloured background noise (−62 … −48 dBFS RMS) and mains-like hum."""
-    level = 10 ** (rng.uniform(-62, -48) / 20)
-    white = rng.standard_normal(n).astype(np.float32)
-    coloured = np.convolve(white, np.array([0.5, 0.3, 0.2], np.float32), mode="same")
-    hum = np.sin(2 * np.pi * rng.choice([50.0, 60.0]) * np.arange(n) / sample_rate).astype(np.float32) * rng.uniform(0, 0.3)
-    return (level * (coloured / (coloured.std() + 1e-9) + hum)).astype(np.float32)
-
-
 def render_clip(index: int, out_dir: Path, options: SynthOptions) -> SynthClip:
     """Render clip ``index`` of the dataset into ``out_dir`` (mp4 + phones JSON)."""
     identities = options.identities or max(1, math.ceil(options.clips / 2))
@@ -158,7 +150,7 @@ def render_clip(index: int, out_dir: Path, options: SynthOptions) -> SynthClip:
 
     speech, transcripts, spoken = speak_clip(identity, rng, options.sample_rate)
     audio, phones, num_frames, lead = place_speech(speech, rng, options.fps)
-    audio = np.clip(audio + _room_noise(rng, len(audio), options.sample_rate), -1.0, 1.0)
+    audio = add_room(audio, rng, options.sample_rate)
 
     envelope = loudness_envelope(audio, options.sample_rate, num_frames, options.fps)
     mouth = mouth_track(phones, num_frames, options.fps, strength=identity.face.articulation,
