@@ -157,3 +157,21 @@ def test_teacher_posteriors_on_a_record() -> None:
     y = out.soft_label()
     assert y.shape == (t,) and np.all((y >= 0) & (y <= 1))
     assert set(out.cache_arrays()) == {"audio_posteriors", "visual_posteriors", "soft_label"}
+
+
+def test_prepare_caches_phonetic_labels(shared_data: Path) -> None:
+    """prepare_clip with the phonetic teacher: the GRID name's sentence is force-aligned and the
+    posteriors and y_t land in the record."""
+    from avcorr.data.prepare import PrepareOptions, prepare_clip
+
+    clip = sorted((shared_data / "clips").glob("*GRID*bbaf2n*"))[0]
+    teacher = get_teacher("phonetic")
+    prepared = prepare_clip(clip, None, PrepareOptions(store_stft=False, store_mouth=False), teacher=teacher)
+    arrays, t = prepared.record.arrays, prepared.record.num_frames
+    assert arrays["audio_posteriors"].shape == arrays["visual_posteriors"].shape == (t, V)
+    assert arrays["soft_label"].shape == (t,) and prepared.record.meta.teacher == "phonetic"
+    assert teacher.transcript_for(prepared.media, prepared.record) == "bin blue at f two now"
+    heard = [VISEMES[i] for i in arrays["audio_posteriors"].argmax(1)]
+    # "bin blue": the aligned speech starts with a bilabial after the leading silence
+    first_speech = next(v for v in heard if v != "sil")
+    assert first_speech == "PP"
