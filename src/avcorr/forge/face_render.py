@@ -351,6 +351,17 @@ class FaceRenderer:
         rim = face_mask - cv2.erode(face_mask, np.ones((3, 3), np.uint8), iterations=max(1, int(0.04 * self.a)))
         rim = cv2.GaussianBlur(rim, (0, 0), 0.03 * self.a + 0.5)
         rgb = rgb * (1 - 0.25 * rim[..., None])
+        # nasolabial folds: from the nose wings towards the mouth corners
+        folds = np.zeros((s, s), np.float32)
+        depth = self.rng.uniform(0.04, 0.16)
+        for sx in (-1, 1):
+            ts = np.linspace(0, 1, 12)[:, None]
+            start = np.array([self.cx + sx * nose_w * 0.75, self.nose_tip_y - 0.02 * self.b])
+            end = np.array([self.cx + sx * self.mouth_w * 1.25, self.mouth_y + 0.08 * self.b])
+            bend = np.array([sx * 0.08 * self.a, 0.0])
+            _line(folds, start * (1 - ts) + end * ts + bend * np.sin(np.pi * ts), 1.0, max(1.0, 0.01 * s))
+        folds = cv2.GaussianBlur(folds, (0, 0), 0.012 * s + 0.6)
+        rgb = rgb * (1 - depth * folds[..., None])
         # nostrils
         for sx in (-1, 1):
             nostril = _ellipse_points(self.cx + sx * nose_w * 0.36, self.nose_tip_y + 0.01 * self.b, nose_w * 0.16, nose_w * 0.08, 24)
@@ -560,7 +571,7 @@ class FaceRenderer:
             _fill(cavity_mask, cavity_poly, 1.0)
             inside = np.empty_like(roi)
             inside[:] = np.array([52, 18, 22], np.float32)
-            teeth_col = np.array([228, 222, 206], np.float32)
+            teeth_col = np.array([212, 202, 184], np.float32) * (0.8 + 0.2 * ident.ambient)  # in shadow of the lips
             top_y = upper_inner[:, 1].min() - y0
             teeth_h = min(open_extent, self.mouth_w * (0.16 + 0.1 * m["teeth"])) * (0.35 + 0.65 * max(m["teeth"], lip_teeth))
             teeth_h = max(teeth_h, lip_teeth * open_extent)  # F/V: the lower lip rests on the upper teeth
