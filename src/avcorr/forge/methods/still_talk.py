@@ -2,13 +2,17 @@
 
 A single still frame is warped, frame after frame, by a triangle mesh on its landmarks: the lips
 open, close and spread per viseme (with coarticulation), the jaw follows the lower lip, the eyes
-blink at random times, and the whole head moves by a small smooth similarity transform whose
-amplitude follows the loudness of the speech. The dark mouth cavity (and, for some forgeries,
-a band of teeth) is painted where the warp opens the lips.
+blink at random times, and the head moves by a small smooth similarity transform whose amplitude
+follows the loudness of the speech — either the whole frame moves or (most often) only the head,
+the motion fading out over the neck and hair like a generator's dense motion field. Mesh warp and
+head motion are composed into one map, so each frame is resampled once. The dark mouth cavity
+(and, for some forgeries, a band of teeth) is painted where the lips open, and some forgeries get
+a little sensor-like noise.
 
-Traces: everything but the warped face is frozen (background, hair, lighting), texture is
-stretched where the lips open, the mouth interior is synthetic, and the frame border shows a
-reflected strip when the head turns. Amplitudes, colours and blink rate vary by seed.
+Traces: a frozen background, hair and lighting; stretched lip texture; a synthetic mouth interior;
+warped neck and hair where the head moves alone, or reflected strips at the frame border where
+the whole frame moves. Amplitudes, smoothing, blink times, mouth colours, the resampling kernel and
+the noise level vary by seed.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import numpy as np
 from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
 from avcorr.forge.methods.speech import mouth_trajectory
-from avcorr.forge.methods.warp import TriangleMesh, expand_box, warp_region
+from avcorr.forge.methods.warp import TriangleMesh, apply_affine, expand_box, invert_affine
 
 
 @dataclass
@@ -52,20 +56,44 @@ class StillTalk:
         motion = np.round(motion, 6)  # as recorded in params, so the frames can be re-derived from them
         cavity = _cavity_style(rng)
 
+        render = _render_style(rng)
         roi = expand_box(reference[lm.FACE_OVAL], 0.25, (h, w))
+        x0, y0, x1, y1 = roi
         mesh_ref = reference[lm.WARP_POINTS]
         mesh = TriangleMesh.build(mesh_ref, roi)
-        frames = source.frames.copy()
         centre = reference[lm.FACE_OVAL].mean(axis=0)
+        head = _head_weight(reference, (h, w), render) if render["motion_scope"] == "head" else None
+        noise = _noise_bank(rng, (h, w), render["noise_sigma"])
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        delta_x = np.zeros((h, w), np.float32)
+        delta_y = np.zeros((h, w), np.float32)
+        interpolation = cv2.INTER_CUBIC if render["interpolation"] == "cubic" else cv2.INTER_LINEAR
+        frames = source.frames.copy()
         for t in range(start, end):
             target = deform_face(reference, opening[t], spread[t], blink[t])
-            face = warp_region(image, mesh, mesh_ref, target[lm.WARP_POINTS])
-            _paint_cavity(face, target, cavity)
-            frames[t] = cv2.warpAffine(face, head_matrix(motion[t - start], centre, (h, w)), (w, h),
-                                       flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+            # One resampling per frame: face mesh warp and head motion composed into a single map.
+            map_x, map_y = mesh.backward_maps(mesh_ref, target[lm.WARP_POINTS])
+            delta_x[y0:y1, x0:x1] = map_x - gx[y0:y1, x0:x1]
+            delta_y[y0:y1, x0:x1] = map_y - gy[y0:y1, x0:x1]
+            matrix = head_matrix(motion[t - start], centre, (h, w))
+            back = invert_affine(matrix)
+            qx = back[0, 0] * gx + back[0, 1] * gy + np.float32(back[0, 2])
+            qy = back[1, 0] * gx + back[1, 1] * gy + np.float32(back[1, 2])
+            if head is not None:  # only the head moves; the motion fades out over the neck and hair
+                qx = gx + head * (qx - gx)
+                qy = gy + head * (qy - gy)
+            cx = qx + cv2.remap(delta_x, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            cy = qy + cv2.remap(delta_y, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            frame = cv2.remap(image, cx, cy, interpolation, borderMode=cv2.BORDER_REFLECT101)
+            _paint_cavity(frame, apply_affine(matrix, target), cavity)
+            if noise is not None:
+                k = int(rng.integers(len(noise)))
+                shift = (int(rng.integers(h)), int(rng.integers(w)))
+                frame = np.clip(frame.astype(np.int16) + np.roll(noise[k], shift, axis=(0, 1)), 0, 255).astype(np.uint8)
+            frames[t] = frame
         params = {"still_frame": int(still), "roi": list(roi), "head_centre": centre.tolist(), "motion": motion.tolist(),
                   "blinks": int(np.sum(np.diff((blink > 0.5).astype(int)) == 1)), **trajectory, **motion_params,
-                  "cavity": cavity}
+                  "render": render, "cavity": cavity}
         return ForgedClip(frames=frames, audio=donor.audio, params=params)
 
 
@@ -154,6 +182,43 @@ def _head_motion(audio: np.ndarray, sample_rate: int, fps: float, num_frames: in
     motion[:, 3] += 1.0
     params = {"motion_amplitude": amp.tolist(), "motion_tau_frames": tau}
     return motion, params
+
+
+def _render_style(rng: np.random.Generator) -> dict[str, Any]:
+    """How frames are rendered: whole-frame or head-only motion, resampling kernel, sensor-like noise.
+
+    Drawn per forgery so that neither a resampling blur, a moving background nor a perfectly still
+    one is a constant trait of still-talk.
+    """
+    return {
+        "motion_scope": "head" if rng.random() < 0.7 else "frame",
+        "interpolation": "cubic" if rng.random() < 0.6 else "linear",
+        "noise_sigma": 0.0 if rng.random() < 0.3 else float(rng.uniform(0.5, 2.0)),
+        "head_scale": float(rng.uniform(1.3, 1.9)),
+        "head_feather": float(rng.uniform(0.1, 0.25)),
+    }
+
+
+def _head_weight(reference: np.ndarray, shape: tuple[int, int], render: dict[str, Any]) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: 1 over the head (face, hair), fading out over the neck and background."""
+    h, w = shape
+    oval = reference[lm.FACE_OVAL]
+    centre = oval.mean(axis=0)
+    half = 0.5 * np.ptp(oval, axis=0) * render["head_scale"]
+    small = 4  # the mask is smooth: draw and blur it at a quarter of the size
+    mask = np.zeros((max(1, h // small), max(1, w // small)), np.float32)
+    cv2.ellipse(mask, (int(centre[0] / small), int(centre[1] / small)),
+                (max(1, int(half[0] / small)), max(1, int(half[1] * 1.1 / small))), 0, 0, 360, 1.0, -1)
+    sigma = max(1.0, render["head_feather"] * float(np.ptp(oval[:, 1])) / small)
+    mask = cv2.GaussianBlur(mask, (0, 0), sigma)
+    return np.clip(cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+
+def _noise_bank(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray | None:
+    """A few Gaussian noise fields (int16) to add, shifted at random, to each frame; None for no noise."""
+    if sigma <= 0:
+        return None
+    return np.round(rng.normal(scale=sigma, size=(3, *shape, 1))).astype(np.int16).repeat(3, axis=3)
 
 
 def _cavity_style(rng: np.random.Generator) -> dict[str, Any]:
