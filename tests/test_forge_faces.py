@@ -23,8 +23,9 @@ from avcorr.media.face import FaceTracker
 from avcorr.teachers.visemes import VISEME_INDEX
 
 GRID = ["bbaf2n", "brbk7n", "lbax4n"]
-SECONDS = 1.6
+SECONDS = 1.2
 METHODS = ["lip-rewrite", "still-talk", "face-swap", "lip-rewrite-self"]
+pytestmark = pytest.mark.shared
 
 
 def _decode(path: str) -> tuple[np.ndarray, int]:
@@ -46,6 +47,7 @@ def forged(shared_data, tmp_path_factory):
     return {r.clip_id: r for r in read_manifest(report.manifest_path)}, audit, report
 
 
+@pytest.mark.slow
 def test_outputs_decode_keep_length_size_and_a_trackable_face(forged):
     rows, _, report = forged
     assert len(report.previews) == len(METHODS) and all(p.stat().st_size > 1000 for p in report.previews)
@@ -60,6 +62,7 @@ def test_outputs_decode_keep_length_size_and_a_trackable_face(forged):
             assert tracker.track(frames).found_fraction >= 0.95
 
 
+@pytest.mark.slow
 def test_lip_rewrite_changes_the_mouth_and_little_else(forged):
     rows, _, _ = forged
     tracker = FaceTracker()
@@ -82,6 +85,7 @@ def test_lip_rewrite_changes_the_mouth_and_little_else(forged):
         assert np.mean(outside) < 1.5  # encoder noise only
 
 
+@pytest.mark.slow
 def test_face_swap_changes_the_inner_face(forged):
     rows, audit, _ = forged
     tracker = FaceTracker()
