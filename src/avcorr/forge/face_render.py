@@ -476,9 +476,13 @@ class FaceRenderer:
             thick = ident.brow_thickness * self.b * np.linspace(1.2, 0.6, len(bx))
             poly = np.concatenate([brow_pts - np.stack([np.zeros_like(thick), thick / 2], 1),
                                    (brow_pts + np.stack([np.zeros_like(thick), thick / 2], 1))[::-1]])
-            layer = rgb.copy()
-            _fill(layer, poly, np.array(ident.brow_colour, np.float32))
-            rgb[:] = rgb * 0.2 + layer * 0.8
+            bx0, by0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - 2, 0)
+            bx1, by1 = np.minimum(np.ceil(poly.max(axis=0)).astype(int) + 3, s)
+            if bx1 > bx0 and by1 > by0:
+                roi = rgb[by0:by1, bx0:bx1]
+                layer = roi.copy()
+                _fill(layer, poly - np.array([bx0, by0]), np.array(ident.brow_colour, np.float32))
+                roi[:] = roi * 0.2 + layer * 0.8
 
     def _prepare_deformation(self) -> None:
         """Grids for :meth:`_deform` over the head box: depth of the face surface and jaw weights."""
