@@ -23,5 +23,8 @@ def register(app: typer.Typer) -> None:
         from avcorr.train.fit import fit
 
         experiment = load_experiment_config(config, overrides or [])
+        from lightning.pytorch.utilities import rank_zero_only
+
         weights = fit(experiment, data, out, resume=resume, progress=progress)
-        typer.echo(f"model written to {weights}", err=True)
+        if rank_zero_only.rank == 0:  # under DDP every process returns here
+            typer.echo(f"model written to {weights}", err=True)

@@ -21,6 +21,15 @@ from avcorr.train.task import DetectorTask
 LAST_CHECKPOINT = "last.ckpt"
 
 
+class _ShareCpuCores(L.Callback):
+    """DDP on CPU: give each process its share of the cores (else N processes × all-core thread
+    pools oversubscribe the machine and spin-wait)."""
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if pl_module.device.type == "cpu" and trainer.world_size > 1:
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, trainer.num_devices)))
+
+
 def resolve_accelerator(trainer: TrainerConfig) -> str:
     """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
     if trainer.accelerator == "auto":
@@ -60,7 +69,8 @@ def build_trainer(config: ExperimentConfig, run_dir: Path, progress: bool = True
         deterministic = "warn"
     checkpoint = ModelCheckpoint(dirpath=run_dir, save_last=True, save_top_k=0, every_n_epochs=1)
     checkpoint.CHECKPOINT_NAME_LAST = Path(LAST_CHECKPOINT).stem
-    all_callbacks: list[L.Callback] = [checkpoint, LearningRateMonitor(logging_interval="epoch"), *callbacks]
+    all_callbacks: list[L.Callback] = [checkpoint, LearningRateMonitor(logging_interval="epoch"), _ShareCpuCores(),
+                                       *callbacks]
     if progress:
         from lightning.pytorch.callbacks import RichProgressBar
 
