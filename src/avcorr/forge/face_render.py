@@ -86,7 +86,7 @@ class FaceIdentity:
         return FaceIdentity(
             identity_id=identity_id,
             skin=tuple(np.clip(skin, 30, 250).tolist()),
-            face_half_width=float(rng.uniform(0.17, 0.21)),
+            face_half_width=float(rng.uniform(0.15, 0.23)),
             face_aspect=float(rng.uniform(1.22, 1.42)),
             chin_taper=float(rng.uniform(0.15, 0.55)),
             jaw_width=float(rng.uniform(0.85, 1.08)),
