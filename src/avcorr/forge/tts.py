@@ -169,17 +169,25 @@ _RATE, _PITCH, _RANGE, _WORDGAP = 1, 3, 4, 7
 _RAND_SEED = 20240419
 
 
+@lru_cache(maxsize=1)
+def _load_library() -> tuple[ctypes.CDLL, str]:
+    """The eSpeak NG library (loaded, never initialised in the parent) and its data folder.
+
+    Loading happens before any fork, so children never run the dynamic loader.
+    """
+    try:
+        import espeakng_loader
+
+        return ctypes.CDLL(espeakng_loader.get_library_path()), espeakng_loader.get_data_path()
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise TTSError(f"eSpeak NG is not available (espeakng-loader): {exc}") from None
+
+
 class _Espeak:
     """The process's eSpeak NG instance (synchronous mode, phoneme events on)."""
 
     def __init__(self) -> None:
-        try:
-            import espeakng_loader
-
-            self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-            data = espeakng_loader.get_data_path()
-        except (ImportError, OSError, RuntimeError) as exc:
-            raise TTSError(f"eSpeak NG is not available (espeakng-loader): {exc}") from None
+        self.lib, data = _load_library()
         self.lib.espeak_Initialize.restype = ctypes.c_int
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_Synth.argtypes = [
@@ -239,6 +247,7 @@ def _speak_fresh(text: str, voice: VoiceSpec) -> tuple[np.ndarray, list[tuple[in
     """
     if not hasattr(os, "fork"):
         return _in_process_engine().speak(text, voice)
+    _load_library()
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: speak, send, leave without running the parent's cleanup
