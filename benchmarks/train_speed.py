@@ -150,7 +150,7 @@ def write_results(payload: dict, tag: str) -> tuple[Path, Path]:
     lines = [
         f"# Student detector training / inference speed ({stem})", "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']} ({m['torch_threads']} threads)"
-        + (f", GPU {m['gpu']} (CUDA {m['cuda']})" if m.get("gpu") else "") + f"; load average {m['load_average_1_5_15']}.",
+        + (f", GPU {m['gpu']} (CUDA {m['cuda']})" if m.get("gpu") else "") + f"; load average (1, 5, 15 min) {m.get('load_average_before')} before, {m['load_average_1_5_15']} after.",
         f"Command: `{payload['command']}`. {payload['note']}", "",
         "| config | device | precision | params (M) | batch (clips × frames) | train frames/s | train step (s) | inference frames/s |",
         "|---|---|---|---|---|---|---|---|",
@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     steps = args.steps or (2 if args.quick else 5)
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
+    load_before = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
     results = []
     for device in devices:
         for config in args.configs:
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result), flush=True)
             results.append(result)
     payload = {
-        "machine": machine(),
+        "machine": {**machine(), "load_average_before": load_before},
         "command": "python benchmarks/train_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "note": ("Synthetic batches; median of the timed steps. CPU timings on a machine shared with other "
                  "jobs are pessimistic: see the load average."),

@@ -42,6 +42,7 @@ class SyntheticCacheSpec:
     max_frames: int = 80
     split_fractions: tuple[float, float, float] = (0.5, 0.19, 0.31)  # train, val, test
     seed: int = 0
+    teacher_outputs: bool = True  # False: a cache prepared with no teacher (no posteriors, no soft label)
 
 
 def articulation(rng: np.random.Generator, num_frames: int) -> np.ndarray:
@@ -120,7 +121,9 @@ def write_synthetic_cache(root: str | Path, spec: SyntheticCacheSpec | None = No
                 "audio_posteriors": p,
                 "visual_posteriors": q,
             }
-            if index % 5 != 4:
+            if not spec.teacher_outputs:
+                del arrays["audio_posteriors"], arrays["visual_posteriors"]
+            elif index % 5 != 4:
                 y = soft_correlation_label(torch.from_numpy(p), torch.from_numpy(q), divergence="js")
                 arrays["soft_label"] = y.numpy().astype(np.float32)
             meta = ClipMeta(

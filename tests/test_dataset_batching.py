@@ -11,7 +11,7 @@ from avcorr.config import AugmentConfig
 from avcorr.data.augment import VideoAugment
 from avcorr.data.batching import FrameBudgetBatchSampler
 from avcorr.data.clip_cache import ClipCache, load_clip
-from avcorr.data.dataset import ClipDataset, ClipWindow, collate_clips, list_clips
+from avcorr.data.dataset import ClipDataset, ClipWindow, collate_clips, list_clips, select_entries
 from avcorr.teachers.correlation import soft_correlation_label
 from avcorr.train.datamodule import split_entries
 from synthetic_cache import SyntheticCacheSpec, write_synthetic_cache
@@ -137,6 +137,16 @@ def test_collate_stacks_equal_windows(cache: ClipCache) -> None:
     assert tuple(batch.frames.shape) == (3, 30, 32, 32) and tuple(batch.mfcc.shape) == (3, 120, 13)
     assert tuple(batch.frame_labels.shape) == (3, 30) and batch.clip_label.shape == (3,)
     assert str(batch.frame_labels.dtype) == "torch.int64" and str(batch.soft_label.dtype) == "torch.float32"
+    assert batch.soft_label_missing == [False, False, False]
+
+
+def test_select_entries_by_split_and_id(cache: ClipCache) -> None:
+    entries = list_clips(cache)
+    tests = select_entries(entries, splits=["test"])
+    assert tests and {e.split for e in tests} == {"test"}
+    ids = [entries[3].clip_id, entries[0].clip_id]
+    assert [e.clip_id for e in select_entries(entries, clip_ids=ids)] == [entries[0].clip_id, entries[3].clip_id]
+    assert select_entries(entries, splits=["train"], clip_ids=[tests[0].clip_id]) == []
 
 
 def test_split_keeps_sources_apart(cache: ClipCache) -> None:

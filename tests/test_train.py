@@ -11,10 +11,10 @@ from safetensors.torch import load_file
 
 from avcorr.cli.main import main
 from avcorr.config import ExperimentConfig, load_experiment_config
-from avcorr.errors import CheckpointError, ConfigError
+from avcorr.errors import CheckpointError, ConfigError, InputError
 from avcorr.eval.evaluate import evaluate_cache
 from avcorr.train.fit import LAST_CHECKPOINT, fit
-from synthetic_cache import write_synthetic_cache
+from synthetic_cache import SyntheticCacheSpec, write_synthetic_cache
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +143,12 @@ def test_cli_train_with_overrides(cache_dir: Path, tmp_path: Path) -> None:
                  "--no-progress", "trainer.no_such_key=1"]) == 2
     assert main(["train", "--config", "tiny", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "y"),
                  "--no-progress"]) == 2
+
+
+def test_cache_without_teacher_trains_detection_only(tmp_path: Path) -> None:
+    cache = tmp_path / "no_teacher"
+    write_synthetic_cache(cache, SyntheticCacheSpec(num_sources=4, teacher_outputs=False))
+    with pytest.raises(InputError, match="no soft correlation label"):
+        fit(load_experiment_config("tiny", ["trainer.max_steps=1"]), cache, tmp_path / "a", progress=False)
+    overrides = ["trainer.max_steps=2", "loss.lambda_cd=0", "loss.lambda_jm=0"]
+    assert fit(load_experiment_config("tiny", overrides), cache, tmp_path / "b", progress=False).exists()

@@ -75,6 +75,7 @@ class ClipBatch:
     frame_labels: torch.Tensor  # (B, T) int64
     soft_label: torch.Tensor  # (B, T) float32
     clip_label: torch.Tensor  # (B,) float32
+    soft_label_missing: list[bool]  # per clip: the cache holds no teacher output (soft_label is NaN)
 
     def __len__(self) -> int:
         return len(self.clip_ids)
@@ -102,6 +103,15 @@ def list_clips(cache: ClipCache) -> list[ClipEntry]:
             source_id=row.get("source_id") or row["clip_id"], split=row.get("split") or "", num_frames=num_frames,
         ))
     return entries
+
+
+def select_entries(entries: Sequence[ClipEntry], splits: Sequence[str] | None = None,
+                   clip_ids: Sequence[str] | None = None) -> list[ClipEntry]:
+    """The clips of the given splits and/or ids (None: no restriction), in cache order."""
+    wanted_splits = None if splits is None else set(splits)
+    wanted_ids = None if clip_ids is None else set(clip_ids)
+    return [e for e in entries
+            if (wanted_splits is None or e.split in wanted_splits) and (wanted_ids is None or e.clip_id in wanted_ids)]
 
 
 class ClipDataset(Dataset):
@@ -199,4 +209,5 @@ def collate_clips(examples: Sequence[ClipExample]) -> ClipBatch:
         frame_labels=torch.from_numpy(np.stack([e.frame_labels[:length] for e in examples])),
         soft_label=torch.from_numpy(np.stack([e.soft_label[:length] for e in examples])),
         clip_label=torch.tensor([float(e.label) for e in examples], dtype=torch.float32),
+        soft_label_missing=[bool(np.isnan(e.soft_label[:length]).any()) for e in examples],
     )

@@ -19,7 +19,7 @@ import torch
 
 from avcorr.config import ExperimentConfig
 from avcorr.data.clip_cache import ClipCache
-from avcorr.data.dataset import ClipDataset, ClipEntry, list_clips
+from avcorr.data.dataset import ClipDataset, ClipEntry, list_clips, select_entries
 from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.metrics import MetricTable, metric_table
 
@@ -136,10 +136,7 @@ def score_clips(model: torch.nn.Module, entries: Sequence[ClipEntry], frame_size
 
 def select_split(entries: Sequence[ClipEntry], split: str, where: str | Path) -> list[ClipEntry]:
     """Clips of one split (``all``: every clip); an empty selection is a user error naming the splits present."""
-    if split == ALL_SPLITS:
-        chosen = list(entries)
-    else:
-        chosen = [e for e in entries if e.split == split]
+    chosen = select_entries(entries, splits=None if split == ALL_SPLITS else [split])
     if not chosen:
         present = sorted({e.split or "(none)" for e in entries})
         raise InputError(where, f"no clips in split {split!r} (splits present: {', '.join(present)}; "

@@ -43,9 +43,9 @@ class DetectorTask(L.LightningModule):
 
         output = self.model(batch.mfcc, batch.frames)
         soft: torch.Tensor | None = batch.soft_label
-        if torch.isnan(soft).any():
+        if any(batch.soft_label_missing):  # known on the CPU side: no device sync
             if self.config.loss.lambda_cd > 0 or self.config.loss.lambda_jm > 0:
-                bad = [cid for cid, row in zip(batch.clip_ids, soft) if torch.isnan(row).any()]
+                bad = [cid for cid, missing in zip(batch.clip_ids, batch.soft_label_missing) if missing]
                 raise InputError(bad[0], "clip has no soft correlation label (prepare it with a teacher, "
                                  "or train with loss.lambda_cd=0 loss.lambda_jm=0)", stage="train")
             soft = None
