@@ -192,7 +192,11 @@ def test_one_split_trains_and_scores_end_to_end(tmp_path: Path) -> None:
     n_real = sum("-real" in i for i in split.test)  # the synthetic cache names its real clips sNN-realK
     assert result.num_real == n_real and result.num_fake == len(split.test) - n_real
     assert 0.0 <= result.roc_auc <= 1.0 and 0.0 <= result.eer <= 1.0 and 0.0 <= result.seen_roc_auc <= 1.0
+    assert 0.0 <= result.correlation_roc_auc <= 1.0
     # a second call reads the scores back instead of training again
-    assert train_and_score(size, "full", 0, split, cache.root, run_dir, "cpu") == pytest.approx(scores, abs=1e-6)
+    again = train_and_score(size, "full", 0, split, cache.root, run_dir, "cpu")
+    assert set(again) == set(scores)
+    assert all(np.allclose(again[i], scores[i], atol=1e-6) for i in scores)
+    assert all(0.0 <= s <= 1.0 and 0.0 <= c <= 1.0 for s, c in scores.values())
     with (run_dir / "scores.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == len(scores)

@@ -53,6 +53,7 @@ from avcorr.eval.protocols import (
 SCHEMA_VERSION = 1
 STATE_NAME = "state.json"
 RESULT_NAME = "result.json"
+NOTES_NAME = "generalization_notes.md"
 BASE_METHODS = ["audio-swap", "tts-dub", "lip-rewrite", "still-talk", "face-swap"]
 ALL_METHODS = ["audio-swap", "audio-swap-self", "tts-dub", "lip-rewrite", "lip-rewrite-self",
                "still-talk", "still-talk-self", "face-swap"]
@@ -270,32 +271,41 @@ def bench_clips(cache_dir: Path) -> list[BenchClip]:
                       fold=fold_of(r.get("split") or "")) for r in rows]
 
 
-def zero_shot_scores(cache_dir: Path, out_csv: Path) -> dict[str, float]:
-    """The phonetic teacher's zero-shot score (probability of fake) of every cached clip."""
+def zero_shot_scores(cache_dir: Path, out_csv: Path) -> dict[str, tuple[float, float]]:
+    """The phonetic teacher's zero-shot (score, mean correlation) of every cached clip; the score
+    is a probability of fake."""
     from avcorr.data.clip_cache import ClipCache, load_clip
     from avcorr.teachers.zero_shot import zero_shot
 
     if out_csv.exists():
-        with out_csv.open(newline="") as handle:
-            return {r["clip_id"]: float(r["score"]) for r in csv.DictReader(handle)}
+        return read_scores(out_csv)
     cache = ClipCache(cache_dir)
-    scores: dict[str, float] = {}
+    scores: dict[str, tuple[float, float]] = {}
     for row in cache.read_manifest():
         record = load_clip(cache.root / row["file"], arrays=["audio_posteriors", "visual_posteriors"])
         arrays = record.arrays
-        if "audio_posteriors" not in arrays or "visual_posteriors" not in arrays:
-            scores[row["clip_id"]] = math.nan
-            continue
-        try:
-            scores[row["clip_id"]] = zero_shot(arrays["audio_posteriors"], arrays["visual_posteriors"]).score
-        except ValueError:
-            scores[row["clip_id"]] = math.nan
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    with out_csv.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["clip_id", "score"])
-        writer.writerows([[k, f"{v:.6f}"] for k, v in scores.items()])
+        scores[row["clip_id"]] = (math.nan, math.nan)
+        if "audio_posteriors" in arrays and "visual_posteriors" in arrays:
+            try:
+                result = zero_shot(arrays["audio_posteriors"], arrays["visual_posteriors"])
+                scores[row["clip_id"]] = (result.score, result.mean_correlation)
+            except ValueError:
+                pass
+    write_scores(out_csv, scores)
     return scores
+
+
+def write_scores(path: Path, scores: dict[str, tuple[float, float]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["clip_id", "score", "mean_correlation"])
+        writer.writerows([[k, f"{s:.6f}", f"{c:.6f}"] for k, (s, c) in scores.items()])
+
+
+def read_scores(path: Path) -> dict[str, tuple[float, float]]:
+    with path.open(newline="") as handle:
+        return {r["clip_id"]: (float(r["score"]), float(r.get("mean_correlation") or "nan")) for r in csv.DictReader(handle)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,8 +354,9 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def score_test_fold(run_dir: Path, cache_dir: Path, clip_ids: Sequence[str], device: str) -> dict[str, float]:
-    """Scores (mean frame probability of fake) of the test fold's clips by a trained run."""
+def score_test_fold(run_dir: Path, cache_dir: Path, clip_ids: Sequence[str], device: str) -> dict[str, tuple[float, float]]:
+    """(score, mean student correlation) of the test fold's clips by a trained run; the score is
+    the mean frame probability of fake."""
     from avcorr.data.clip_cache import ClipCache
     from avcorr.data.dataset import list_clips
     from avcorr.eval.evaluate import load_run, resolve_device, score_clips
@@ -354,19 +365,21 @@ def score_test_fold(run_dir: Path, cache_dir: Path, clip_ids: Sequence[str], dev
     entries = [e for e in list_clips(ClipCache(cache_dir)) if e.clip_id in wanted]
     model, config = load_run(run_dir, device=resolve_device(device))
     clips, _ = score_clips(model, entries, config.model.visual.frame_size, config.data.max_clip_frames)
-    return {c.clip_id: c.score for c in clips}
+    return {c.clip_id: (c.score, c.mean_correlation) for c in clips}
 
 
-def split_metrics(split: HoldOutSplit, clips: Sequence[BenchClip], scores: dict[str, float],
+def split_metrics(split: HoldOutSplit, clips: Sequence[BenchClip], scores: dict[str, tuple[float, float]],
                   variant: str, seed: int, wall_s: float) -> RunResult:
-    """ROC-AUC, AP and EER on unseen real + held-out fakes; ROC-AUC on unseen real + seen fakes."""
+    """ROC-AUC, AP and EER on unseen real + held-out fakes; ROC-AUC on unseen real + seen fakes;
+    ROC-AUC of 1 − mean correlation on unseen real + held-out fakes."""
     from avcorr.eval.metrics import detection_metrics
 
     by_id = {c.clip_id: c for c in clips}
 
-    def table(ids: Sequence[str]):  # noqa: ANN202
+    def table(ids: Sequence[str], column: int = 0):  # noqa: ANN202
         kept = [i for i in ids if i in scores]
-        return detection_metrics([by_id[i].label for i in kept], [scores[i] for i in kept])
+        values = [scores[i][column] if column == 0 else 1.0 - scores[i][column] for i in kept]
+        return detection_metrics([by_id[i].label for i in kept], values)
 
     held = table(split.test)
     real = [i for i in split.test if by_id[i].label == 0]
@@ -374,11 +387,12 @@ def split_metrics(split: HoldOutSplit, clips: Sequence[BenchClip], scores: dict[
     return RunResult(variant=variant, held_out=split.held_out, seed=seed, test_fold=split.test_fold,
                      roc_auc=held.roc_auc, ap=held.ap, eer=held.eer,
                      seen_roc_auc=seen.roc_auc if seen is not None else math.nan,
-                     num_real=held.num_real, num_fake=held.num_fake, wall_s=round(wall_s, 2))
+                     num_real=held.num_real, num_fake=held.num_fake, wall_s=round(wall_s, 2),
+                     correlation_roc_auc=table(split.test, column=1).roc_auc)
 
 
 def train_and_score(size: BenchSize, variant: str, seed: int, split: HoldOutSplit, cache_dir: Path, run_dir: Path,
-                    device: str) -> dict[str, float]:
+                    device: str) -> dict[str, tuple[float, float]]:
     """Train one run on the split's training clips (resuming a cut run) and score its test fold.
 
     The run folder keeps ``model/`` (weights, config, logs) and ``scores.csv``; the training view
@@ -388,8 +402,7 @@ def train_and_score(size: BenchSize, variant: str, seed: int, split: HoldOutSpli
 
     scores_path = run_dir / "scores.csv"
     if scores_path.exists():
-        with scores_path.open(newline="") as handle:
-            return {r["clip_id"]: float(r["score"]) for r in csv.DictReader(handle)}
+        return read_scores(scores_path)
     model_dir = run_dir / "model"
     if not (model_dir / "model.safetensors").exists():
         view = training_view(cache_dir, split.train, run_dir / "train_cache")
@@ -398,10 +411,7 @@ def train_and_score(size: BenchSize, variant: str, seed: int, split: HoldOutSpli
         shutil.rmtree(view)
         (model_dir / LAST_CHECKPOINT).unlink(missing_ok=True)
     scores = score_test_fold(model_dir, cache_dir, split.test + split.seen_test, device)
-    with scores_path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["clip_id", "score"])
-        writer.writerows([[k, f"{v:.6f}"] for k, v in scores.items()])
+    write_scores(scores_path, scores)
     return scores
 
 
@@ -547,7 +557,8 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
         stage["seconds"] = round(stage.get("seconds", 0.0) + result.wall_s, 2)
         clock.save()
         log(f"  → ROC-AUC {result.roc_auc:.3f}, AP {result.ap:.3f}, EER {result.eer:.3f} "
-            f"(seen families: ROC-AUC {result.seen_roc_auc:.3f}) in {result.wall_s:.0f} s")
+            f"(seen families: ROC-AUC {result.seen_roc_auc:.3f}; 1 − mean correlation: ROC-AUC "
+            f"{result.correlation_roc_auc:.3f}) in {result.wall_s:.0f} s")
         write_results(out_dir, _document(options, size, fams, machine, clock, guess, results, len(plan),
                                          time.perf_counter() - started, clips))
     document = _document(options, size, fams, machine, clock, guess, results, len(plan),
@@ -622,8 +633,16 @@ def _document(options: BenchOptions, size: BenchSize, fams: list[str], machine: 
         "stage_seconds": clock.seconds(),
         "wall_s": round(wall_s, 1),
         "runs": [r.to_dict() for r in results],
+        "notes": _notes(options),
         "aggregate": summary.to_dict(),
     }
+
+
+def _notes(options: BenchOptions) -> str:
+    """Hand-written notes on a committed run (``<out>/generalization_notes.md``), if any."""
+    out_dir = Path(options.out_dir) if options.out_dir else Path(options.work_dir) / "results"
+    path = out_dir / NOTES_NAME
+    return path.read_text() if path.exists() else ""
 
 
 def write_results(out_dir: Path, document: dict[str, Any], name: str = "generalization") -> tuple[Path, Path]:
@@ -636,6 +655,23 @@ def write_results(out_dir: Path, document: dict[str, Any], name: str = "generali
     md_path = out_dir / f"{name}.md"
     md_path.write_text(render_markdown(document))
     return json_path, md_path
+
+
+def paired_verdict(stat: dict[str, Any], confidence: float = 0.95) -> str:
+    """One sentence on a paired mean ROC-AUC difference: a one-sided t-test over seeds."""
+    n, mean, std = stat.get("n") or 0, stat.get("mean"), stat.get("std")
+    if n < 2 or mean is None or std is None:
+        return "Too few seeds to tell the difference from noise."
+    from scipy.stats import t as student_t
+
+    critical = float(student_t.ppf(confidence, n - 1))
+    score = mean / (std / math.sqrt(n)) if std > 0 else math.copysign(math.inf, mean) if mean else 0.0
+    if score > critical:
+        return f"The full model beats detection-only on unseen methods (t = {score:.2f} > {critical:.2f}, one-sided, {n - 1} dof)."
+    if score < -critical:
+        return f"The full model does worse than detection-only on unseen methods (t = {score:.2f} < −{critical:.2f})."
+    return (f"The full model does **not** beat detection-only beyond seed-to-seed noise "
+            f"(t = {score:.2f}, one-sided {confidence:.0%} needs {critical:.2f}); see the notes.")
 
 
 def render_markdown(document: dict[str, Any]) -> str:
@@ -664,24 +700,27 @@ def render_markdown(document: dict[str, Any]) -> str:
         "",
         "## Mean over held-out families",
         "",
-        "| variant | ROC-AUC (unseen) | AP (unseen) | EER (unseen) | ROC-AUC (seen families) |",
-        "|---|---|---|---|---|",
+        "| variant | ROC-AUC (unseen) | AP (unseen) | EER (unseen) | ROC-AUC (seen families) | "
+        "ROC-AUC of 1 − mean correlation (unseen) |",
+        "|---|---|---|---|---|---|",
     ]
     for v in variants:
         m = agg["mean_over_held_out"][v]
         lines.append(f"| {v} | {cell(m.get('roc_auc'))} | {cell(m.get('ap'))} | {cell(m.get('eer'))} | "
-                     f"{cell(m.get('seen_roc_auc'))} |")
+                     f"{cell(m.get('seen_roc_auc'))} | {cell(m.get('correlation_roc_auc'))} |")
     paired = agg.get("full_minus_detection_only") or {}
     if paired.get("roc_auc", {}).get("n"):
         lines += ["", f"Full − detection-only, paired by seed: ROC-AUC {cell(paired['roc_auc'])}, "
                       f"AP {cell(paired.get('ap'))}, EER {cell(paired.get('eer'))} "
-                      f"(n = {paired['roc_auc']['n']} seeds)."]
+                      f"(n = {paired['roc_auc']['n']} seeds). {paired_verdict(paired['roc_auc'])}"]
     for metric, title in (("roc_auc", "ROC-AUC"), ("ap", "AP"), ("eer", "EER")):
         lines += ["", f"## {title} per held-out family", "", "| variant | " + " | ".join(fams) + " |",
                   "|---|" + "---|" * len(fams)]
         for v in variants:
             row = agg["per_held_out"].get(v, {})
             lines.append(f"| {v} | " + " | ".join(cell(row.get(f, {}).get(metric)) for f in fams) + " |")
+    if document.get("notes"):
+        lines += ["", "## Notes", "", document["notes"].strip()]
     stages = document["stage_seconds"]
     lines += [
         "",

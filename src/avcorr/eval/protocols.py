@@ -32,6 +32,8 @@ REAL = "real"
 #: Donor ids that are not a person (eSpeak voices shared by every TTS fake).
 SHARED_DONOR_PREFIXES = ("tts:",)
 METRICS = ("roc_auc", "ap", "eer")
+#: Diagnostics beside the metrics: seen families' ROC-AUC, and the ROC-AUC of 1 − mean correlation.
+DIAGNOSTICS = ("seen_roc_auc", "correlation_roc_auc")
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,10 @@ def replicate_fold(replicate: int, num_folds: int) -> int:
 @dataclass
 class RunResult:
     """One (variant, held-out family, seed) cell: metrics on unseen real + held-out fakes, plus
-    ROC-AUC on unseen real + *seen* families' test fakes (how well the model does in-distribution)."""
+    ROC-AUC on unseen real + *seen* families' test fakes (how well the model does in-distribution)
+    and ``correlation_roc_auc``: the ROC-AUC on unseen real + held-out fakes of 1 − the clip's mean
+    correlation (the student's s_t; the teacher's for zero-shot) — whether the correlation the
+    model learned, by itself, tells the unseen method's fakes from real clips."""
 
     variant: str
     held_out: str
@@ -200,6 +205,7 @@ class RunResult:
     num_real: int
     num_fake: int
     wall_s: float = 0.0
+    correlation_roc_auc: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
@@ -207,7 +213,7 @@ class RunResult:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "RunResult":
         known = cls.__dataclass_fields__
-        return cls(**{k: (math.nan if v is None and k in METRICS + ("seen_roc_auc",) else v)
+        return cls(**{k: (math.nan if v is None and k in METRICS + DIAGNOSTICS else v)
                       for k, v in values.items() if k in known})
 
 
@@ -262,7 +268,7 @@ class Aggregate:
         }
 
 
-def aggregate(results: Sequence[RunResult], metrics: Sequence[str] = METRICS + ("seen_roc_auc",),
+def aggregate(results: Sequence[RunResult], metrics: Sequence[str] = METRICS + DIAGNOSTICS,
               baseline: str = "detection-only", candidate: str = "full") -> Aggregate:
     """Mean ± std per (variant, held-out family) over seeds, the per-seed mean over families, and
     the paired candidate − baseline difference. A seed counts in a variant's mean over families
