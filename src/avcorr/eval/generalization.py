@@ -589,6 +589,31 @@ def quiet_lightning() -> None:
         warnings.filterwarnings("ignore", message=pattern)
 
 
+def training_losses(work: Path, results: Sequence[RunResult]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Per trained variant, the mean over its runs of each training loss term in the first and
+    last epoch (read from the runs' Lightning CSV logs). Every term is logged whatever its λ, so
+    this shows whether a variant's student learned the teacher's correlation at all."""
+    sums: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for result in results:
+        log_dir = work / "runs" / f"seed{result.seed}" / result.held_out / result.variant / "model" / "logs"
+        files = sorted(log_dir.glob("version_*/metrics.csv"))
+        rows: list[dict[str, str]] = []
+        for path in files:
+            with path.open(newline="") as handle:
+                rows += [r for r in csv.DictReader(handle) if r.get("train/loss_epoch")]
+        if not rows:
+            continue
+        for term in ("detection", "distillation", "joint_modal"):
+            key = f"train/{term}_epoch"
+            values = [float(r[key]) for r in rows if r.get(key)]
+            if values:
+                entry = sums.setdefault(result.variant, {}).setdefault(term, {"first": [], "last": []})
+                entry["first"].append(values[0])
+                entry["last"].append(values[-1])
+    return {v: {t: {k: (round(float(np.mean(x)), 4) if x else None) for k, x in e.items()} for t, e in terms.items()}
+            for v, terms in sums.items()}
+
+
 def _fingerprint(size: BenchSize, options: BenchOptions) -> dict[str, Any]:
     """What must not change between a run and its resumption (the data and the protocol)."""
     return {"size": json.loads(json.dumps(asdict(size))), "fold_seed": options.fold_seed,
@@ -633,6 +658,7 @@ def _document(options: BenchOptions, size: BenchSize, fams: list[str], machine: 
         "stage_seconds": clock.seconds(),
         "wall_s": round(wall_s, 1),
         "runs": [r.to_dict() for r in results],
+        "training_losses": training_losses(Path(options.work_dir), results),
         "notes": _notes(options),
         "aggregate": summary.to_dict(),
     }
@@ -719,6 +745,16 @@ def render_markdown(document: dict[str, Any]) -> str:
         for v in variants:
             row = agg["per_held_out"].get(v, {})
             lines.append(f"| {v} | " + " | ".join(cell(row.get(f, {}).get(metric)) for f in fams) + " |")
+    losses = document.get("training_losses") or {}
+    if losses:
+        lines += ["", "## Training losses (mean over runs; first → last epoch)", "",
+                  "| variant | detection (CE) | distillation (BCE to y_t) | joint-modal |", "|---|---|---|---|"]
+        for v, terms in losses.items():
+            parts = [f"{terms[t]['first']:.3f} → {terms[t]['last']:.3f}" if t in terms and terms[t]["last"] is not None
+                     else "—" for t in ("detection", "distillation", "joint_modal")]
+            lines.append(f"| {v} | " + " | ".join(parts) + " |")
+        lines += ["", "Every term is logged whatever its weight: detection-only's distillation column is what an "
+                      "untrained correlation head scores against the teacher."]
     if document.get("notes"):
         lines += ["", "## Notes", "", document["notes"].strip()]
     stages = document["stage_seconds"]
