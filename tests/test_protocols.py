@@ -200,3 +200,26 @@ def test_one_split_trains_and_scores_end_to_end(tmp_path: Path) -> None:
     assert all(0.0 <= s <= 1.0 and 0.0 <= c <= 1.0 for s, c in scores.values())
     with (run_dir / "scores.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == len(scores)
+
+
+def test_a_face_donor_from_a_test_identity_is_a_leak() -> None:
+    clips = fake_manifest()
+    good = leave_one_out(clips, "lip-rewrite", 0)
+    test_source = next(c.source_id for c in clips if c.clip_id in good.test)
+    swapped = BenchClip("swap", 1, "face-swap", "p98", "p98", 1, donors=(test_source,))
+    with pytest.raises(ValueError, match="recordings in both"):
+        check_split(HoldOutSplit("lip-rewrite", 0, good.train + ["swap"], good.test), clips + [swapped])
+
+
+def test_face_donors_are_read_from_the_forge_log(tmp_path: Path) -> None:
+    import json
+
+    from avcorr.data.manifest import ManifestRow, write_manifest
+    from avcorr.eval.generalization import face_donors
+
+    write_manifest(tmp_path / "manifest.csv", [
+        ManifestRow("a1", "videos/a1.mp4", 0, source_id="alice"), ManifestRow("b1", "videos/b1.mp4", 0, source_id="bob"),
+        ManifestRow("a1__face-swap", "videos/x.mp4", 1, method="face-swap", source_id="alice")])
+    entries = [{"clip_id": "a1__face-swap", "face_donor": "b1"}, {"clip_id": "a1__audio-swap", "face_donor": None}]
+    (tmp_path / "forgeries.jsonl").write_text("\n".join(json.dumps(e) for e in entries) + "\n")
+    assert face_donors(tmp_path) == {"a1__face-swap": ("bob",)}

@@ -261,14 +261,35 @@ def prepare_forged(work: Path, size: BenchSize, workers: int, log: Callable[[str
     return {"done": summary.done, "skipped": summary.skipped, "failed": failed}
 
 
-def bench_clips(cache_dir: Path) -> list[BenchClip]:
-    """The cache's clips with their folds (from the ``foldK`` split they carry)."""
+def bench_clips(cache_dir: Path, forged_dir: Path | None = None) -> list[BenchClip]:
+    """The cache's clips with their folds (from the ``foldK`` split they carry) and, when forge's
+    ``forgeries.jsonl`` is at hand, the identities of their face donors."""
     from avcorr.data.clip_cache import ClipCache
 
+    donors = face_donors(forged_dir) if forged_dir is not None else {}
     rows = ClipCache(cache_dir).read_manifest()
     return [BenchClip(clip_id=r["clip_id"], label=int(r["label"]), method=r.get("method") or "real",
                       source_id=r.get("source_id") or r["clip_id"], audio_source_id=r.get("audio_source_id") or "",
-                      fold=fold_of(r.get("split") or "")) for r in rows]
+                      fold=fold_of(r.get("split") or ""), donors=donors.get(r["clip_id"], ())) for r in rows]
+
+
+def face_donors(forged_dir: Path) -> dict[str, tuple[str, ...]]:
+    """Fake clip id → identities of the other clips it took a face from (forge records clip ids)."""
+    from avcorr.data.manifest import read_manifest
+
+    log_path, manifest = forged_dir / "forgeries.jsonl", forged_dir / "manifest.csv"
+    if not log_path.exists() or not manifest.exists():
+        return {}
+    identity = {r.clip_id: r.source_id or r.clip_id for r in read_manifest(manifest, resolve_paths=False)}
+    out: dict[str, tuple[str, ...]] = {}
+    for line in log_path.read_text().splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        donor = entry.get("face_donor")
+        if donor:
+            out[entry["clip_id"]] = (identity.get(donor, donor),)
+    return out
 
 
 def zero_shot_scores(cache_dir: Path, out_csv: Path) -> dict[str, tuple[float, float]]:
@@ -515,7 +536,7 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
         log(f"{name}: done in {time.perf_counter() - begin:.0f} s")
 
     cache_dir = work / "cache"
-    clips = bench_clips(cache_dir)
+    clips = bench_clips(cache_dir, work / "forged")
     fams = [f for f in families(size.methods) if any(c.family == f for c in clips)]
     begin = time.perf_counter()
     zero = zero_shot_scores(cache_dir, work / "zero_shot.csv")

@@ -85,14 +85,15 @@ class BenchClip:
     source_id: str
     audio_source_id: str
     fold: int
+    donors: tuple[str, ...] = ()  # other identities the clip is made of (e.g. a face-swap's face donor)
 
     @property
     def family(self) -> str:
         return REAL if self.label == 0 else method_family(self.method)
 
     def people(self) -> set[str]:
-        """Recordings this clip is made of (its source and its audio donor, not shared TTS voices)."""
-        ids = {self.source_id, self.audio_source_id}
+        """Identities this clip is made of (source, audio donor, other donors; not shared TTS voices)."""
+        ids = {self.source_id, self.audio_source_id, *self.donors}
         return {i for i in ids if i and not i.startswith(SHARED_DONOR_PREFIXES)}
 
 
