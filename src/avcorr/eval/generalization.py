@@ -36,7 +36,6 @@ import numpy as np
 
 from avcorr.errors import ConfigError, InputError
 from avcorr.eval.protocols import (
-    METRICS,
     VARIANTS,
     BenchClip,
     HoldOutSplit,
