@@ -400,25 +400,43 @@ def _audio_donor(store: SourceStore, row: ManifestRow, method, rng: np.random.Ge
 
 
 def _pick_donor(store: SourceStore, row: ManifestRow, rng: np.random.Generator, same_identity: bool, need_face: bool) -> str:
-    """Another clip (same or other identity), same split first; the source itself for self without a twin."""
+    """Another clip (same or other identity), same split first; the source itself for self without a twin.
+
+    Face donors are drawn among the third of candidates whose typical head pose is closest to the
+    source's: a 2-D warp across very different poses bends the face beyond what a swap would show.
+    """
     me = identity_of(row)
     pool = [r for r in store.rows.values() if r.clip_id != row.clip_id and (identity_of(r) == me) == same_identity
             and r.clip_id not in store.bad]
     same_split = [r for r in pool if r.split == row.split]
     pool = same_split or pool
     order = [pool[i] for i in rng.permutation(len(pool))]
-    for candidate in order:
-        try:
-            if need_face:
-                store.track(candidate.clip_id)
-            else:
+    if need_face:
+        usable = []
+        for candidate in order:
+            try:
+                usable.append((candidate.clip_id, _typical_pose(store.track(candidate.clip_id)[0])))
+            except InputError:
+                continue
+        if usable:
+            mine = _typical_pose(store.track(row.clip_id)[0])
+            ranked = sorted(usable, key=lambda item: float(np.linalg.norm(item[1] - mine)))
+            closest = ranked[:max(1, int(np.ceil(len(ranked) / 3)))]
+            return closest[int(rng.integers(len(closest)))][0]
+    else:
+        for candidate in order:
+            try:
                 store.audio(candidate.clip_id)
-            return candidate.clip_id
-        except InputError:
-            continue
+                return candidate.clip_id
+            except InputError:
+                continue
     if same_identity:
         return row.clip_id
     raise InputError(row.video_path, "no usable donor of another identity among the sources", stage="pair")
+
+
+def _typical_pose(landmarks: np.ndarray) -> np.ndarray:
+    return np.median(lm.head_pose_proxy(landmarks[..., :2]), axis=0)
 
 
 def _tts_donor(source_audio: np.ndarray, n: int, num_frames: int, sample_rate: int, fps: float,

@@ -1,8 +1,10 @@
 """face-swap: another identity's face, landmark-warped onto the source, colour-corrected and blended.
 
 Mirrors FaceSwap / FakeAVCeleb FakeVideo-RealAudio: the source's own audio, head pose, expression
-and mouth motion, with the inner face of someone else. For each source frame the donor frame
-with the closest lip opening and head pose is chosen (with hysteresis, to avoid flicker), aligned by a
+and mouth motion, with the inner face of someone else. Half of the forgeries texture every frame
+with one typical donor frame and keep the source's own mouth interior (classic FaceSwap); the
+others choose, for each source frame, the donor frame with the closest lip opening and head pose
+(with hysteresis, to avoid flicker). The donor frame is aligned by a
 similarity fit, then warped triangle by triangle onto the source's landmarks, so the donor's
 features move with the source's expression. Colour is matched in LAB and the face pasted with
 a mask (polygon or ellipse, with or without the forehead) drawn per forgery.
@@ -47,6 +49,9 @@ class FaceSwap:
         shrink = float(rng.uniform(0.86, 0.98))  # mask polygon pulled towards the face centre
         with_forehead = bool(rng.random() < 0.4)
         hysteresis = float(rng.uniform(0.05, 0.15))
+        # "single": one donor frame textures every frame and the source keeps its own mouth interior
+        # (classic FaceSwap); "matched": the donor frame follows the source's lips and pose.
+        texture = "single" if rng.random() < 0.5 else "matched"
         donor_open = lm.mouth_opening(donor_marks)
         source_open = lm.mouth_opening(marks)
         donor_pose = lm.head_pose_proxy(donor_marks)
@@ -57,15 +62,19 @@ class FaceSwap:
         frames = source.frames.copy()
         h, w = frames.shape[1:3]
         current = -1
+        if texture == "single":  # the donor's most typical frame: median pose, fairly closed mouth
+            typical = np.linalg.norm(donor_pose - np.median(donor_pose, axis=0), axis=1) + donor_open
+            current = int(np.argmin(typical))
         switches = 0
         outline = lm.FACE_OVAL if with_forehead else _LOWER_OVAL + lm.EYEBROWS
         for t in range(start, end):
             # A 2-D warp across head poses bends the face: match the pose as well as the lips.
-            distance = np.abs(donor_open * scale_open - source_open[t]) + 0.5 * np.linalg.norm(donor_pose - source_pose[t], axis=1)
-            best = int(np.argmin(distance))
-            if current < 0 or distance[current] - distance[best] > hysteresis:
-                switches += current >= 0 and best != current
-                current = best
+            if texture == "matched":
+                distance = np.abs(donor_open * scale_open - source_open[t]) + 0.5 * np.linalg.norm(donor_pose - source_pose[t], axis=1)
+                best = int(np.argmin(distance))
+                if current < 0 or distance[current] - distance[best] > hysteresis:
+                    switches += current >= 0 and best != current
+                    current = best
             target = marks[t]
             align = fit_similarity(donor_marks[current, lm.RIGID + lm.FACE_OVAL], target[lm.RIGID + lm.FACE_OVAL])
             aligned = apply_affine(align, donor_marks[current])
@@ -89,10 +98,20 @@ class FaceSwap:
             patch = cv2.remap(donor.frames[current], dx.astype(np.float32), dy.astype(np.float32),
                               interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
             mask = region_mask((y1 - y0, x1 - x0), polygon - (x0, y0), style)
+            if texture == "single":
+                mask *= 1.0 - _mouth_hole((y1 - y0, x1 - x0), target[lm.LIPS_INNER] - (x0, y0))
             frames[t] = paste(frames[t], patch, mask, style, box)
-        params = {"blend": style.as_dict(), "mask_shrink": shrink, "with_forehead": with_forehead,
+        params = {"blend": style.as_dict(), "texture": texture, "mask_shrink": shrink, "with_forehead": with_forehead,
                   "donor_switches": int(switches), "face_donor": donor.clip_id}
         return ForgedClip(frames=frames, audio=source.audio, params=params)
+
+
+def _mouth_hole(shape: tuple[int, int], inner_lips: np.ndarray) -> np.ndarray:
+    """Soft (H, W) mask of the source's mouth opening, kept when one closed-mouth donor frame textures the face."""
+    hole = np.zeros(shape, np.float32)
+    cv2.fillPoly(hole, [np.round(inner_lips * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=2)
+    width = max(float(np.ptp(inner_lips[:, 0])), 4.0)
+    return cv2.GaussianBlur(hole, (0, 0), max(0.8, 0.04 * width))
 
 
 def register(add: Callable[[str, Callable[[], object]], None]) -> None:
