@@ -7,7 +7,6 @@ frame moved by a similarity per frame, lips warped; face-swap: the inner face).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import av
 import cv2
