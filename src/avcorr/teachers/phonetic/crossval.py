@@ -74,6 +74,7 @@ class SwapEvaluation:
     pairs: list[tuple[int, int]]
     visual_accuracy: float  # held-out frame accuracy of the lip model against the training labels
     roc_auc: float
+    visual_posteriors: list[np.ndarray]  # (T_i, V) held-out lip model output per clip
 
 
 def score_pairs(clips: Sequence[AnalysedClip], visual: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]],
@@ -117,4 +118,5 @@ def evaluate_swaps(clips: Sequence[AnalysedClip], folds: int = 5, rounds: int = 
     swapped_scores, swapped_labels = score_pairs(clips, visual, pairs, options)
     y = np.r_[np.zeros(n), np.ones(len(pairs))]
     auc = float(roc_auc_score(y, np.r_[real_scores, swapped_scores]))
-    return SwapEvaluation(real_scores, swapped_scores, real_labels, swapped_labels, pairs, correct / max(total, 1), auc)
+    return SwapEvaluation(real_scores, swapped_scores, real_labels, swapped_labels, pairs, correct / max(total, 1), auc,
+                          list(visual))
