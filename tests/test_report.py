@@ -44,7 +44,7 @@ def test_report_is_escaped_and_self_contained(tmp_path):
     assert "no audio track &lt;none&gt;" in page and "runs/&lt;x&gt;" in page
     # Nothing is fetched: every src is a data URI, no stylesheet or script links.
     sources = re.findall(r'src="([^"]*)"', page)
-    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert sources and all(s.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")) for s in sources)
     assert "<link" not in page and "<script" not in page and "http://" not in page and "https://" not in page
     # One card per video; 1 curves image per playable video + 3 evidence frames × (face + mouth).
     assert page.count('class="card ') == 3
@@ -64,3 +64,27 @@ def test_png_data_uri_round_trips():
 def test_render_empty_batch():
     page = render_report([])
     assert "<h1>" in page and page.count('class="card ') == 0
+
+
+def test_scenes_come_from_the_video_with_the_face_boxed(tmp_path):
+    from avcorr.eval.report import FrameEvidence, add_scenes, jpeg_data_uri
+    from avcorr.media.encode import write_video
+
+    frames = np.zeros((20, 64, 96, 3), np.uint8)
+    for t in range(20):
+        frames[t, :, :, 1] = 10 * t  # the green level tells the frames apart
+    path = tmp_path / "clip.mp4"
+    write_video(path, frames, np.zeros(int(16000 * 20 / 25), np.float32))
+    face = np.zeros((8, 8), np.uint8)
+    evidence = [FrameEvidence(3, 0.12, 0.9, face, face_box=np.array([10, 10, 40, 40], np.float32)),
+                FrameEvidence(12, 0.48, 0.8, face)]
+    add_scenes(evidence, path, fps=25.0, start_s=0.2, width=48)  # analysed clip starts at file frame 5
+    assert evidence[0].scene.shape == (32, 48, 3) and evidence[1].scene.shape == (32, 48, 3)
+    # File frames 8 and 17 (green 80 and 170, give or take compression), the first with a red box.
+    assert abs(int(np.median(evidence[0].scene[20:30, 30:45, 1])) - 80) < 12
+    assert abs(int(np.median(evidence[1].scene[20:30, 30:45, 1])) - 170) < 12
+    assert evidence[0].scene[5, 10, 0] > 150 and evidence[0].scene[5, 10, 1] < 120
+    assert jpeg_data_uri(evidence[0].scene).startswith("data:image/jpeg;base64,")
+    missing = [FrameEvidence(0, 0.0, 0.5, face)]
+    add_scenes(missing, tmp_path / "gone.mp4")
+    assert missing[0].scene is None

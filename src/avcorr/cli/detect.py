@@ -58,7 +58,11 @@ def register(app: typer.Typer) -> None:
                                  audio_paths=[audio] if audio is not None else None)
         verdicts += [VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty]
         if report is not None:
-            from avcorr.eval.report import from_verdict, write_report
+            from avcorr.eval.report import add_scenes, from_verdict, write_report
+
+            for verdict in verdicts:
+                if verdict.evidence:
+                    add_scenes(verdict.evidence, verdict.path, verdict.fps or 25.0, verdict.details.get("start_s") or 0.0)
 
             settings = {"mode": detector.mode, "threshold": f"{threshold:g}"}
             if checkpoint is not None:

@@ -40,6 +40,7 @@ class FrameEvidence:
     face: np.ndarray
     mouth: np.ndarray | None = None
     scene: np.ndarray | None = None  # the whole frame (downscaled) with the face box drawn
+    face_box: np.ndarray | None = None  # (4,) x0, y0, x1, y1 of the face crop in source pixels
 
 
 @dataclass
@@ -132,11 +133,34 @@ def collect_evidence(arrays: dict[str, np.ndarray], scores: np.ndarray, fps: flo
     if faces is None or len(scores) == 0:
         return []
     mouths = arrays.get("mouth")
+    boxes = arrays.get("face_boxes")
     picked = pick_suspicious_frames(scores, count, min_gap_frames=max(1, int(round(0.5 * fps))))
     return [FrameEvidence(frame=t, time_s=t / fps, score=float(scores[t]), face=np.asarray(faces[t]),
                           mouth=None if mouths is None else np.asarray(mouths[t]),
-                          scene=None if scenes is None else scenes.get(t))
+                          scene=None if scenes is None else scenes.get(t),
+                          face_box=None if boxes is None else np.asarray(boxes[t], dtype=np.float32))
             for t in picked]
+
+
+def add_scenes(evidence: Sequence[FrameEvidence], video_path: str | Path, fps: float = 25.0,
+               start_s: float = 0.0, width: int = 240) -> None:
+    """Fill ``scene`` (the whole frame, ``width`` pixels wide, face box drawn) of each evidence item
+    by decoding the video once more up to the last frame needed. ``start_s``: where the analysed
+    clip starts in the file (a verdict's ``details.start_s``). A file that cannot be decoded again
+    leaves the scenes empty: the report still shows the crops."""
+    from avcorr.errors import AvcorrError
+    from avcorr.media.decode import iter_frames
+
+    if not evidence:
+        return
+    offset = int(round(start_s * fps))
+    wanted = {offset + item.frame: item for item in evidence}
+    try:
+        for index, frame in enumerate(iter_frames(video_path, fps, max(wanted) + 1)):
+            if index in wanted:
+                wanted[index].scene = scene_thumbnail(frame, wanted[index].face_box, width)
+    except (AvcorrError, OSError, ValueError):
+        return
 
 
 def scene_thumbnail(frame_rgb: np.ndarray, box: Sequence[float] | None, width: int = 320) -> np.ndarray:
@@ -167,6 +191,17 @@ def png_data_uri(image: np.ndarray) -> str:
     if not ok:
         raise ValueError("could not encode image as PNG")
     return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def jpeg_data_uri(image: np.ndarray, quality: int = 85) -> str:
+    """A uint8 RGB image as a ``data:image/jpeg;base64,...`` URI (photographic thumbnails)."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(image, dtype=np.uint8), cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("could not encode image as JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
 
 
 def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5) -> bytes | None:
@@ -351,7 +386,7 @@ def _card_html(index: int, video: ReportVideo) -> str:
         for item in video.evidence:
             images = []
             if item.scene is not None:
-                images.append(f'<img alt="frame {item.frame}" src="{png_data_uri(item.scene)}" height="150">')
+                images.append(f'<img alt="frame {item.frame}" src="{jpeg_data_uri(item.scene)}" height="112">')
             images.append(f'<img alt="face crop, frame {item.frame}" src="{png_data_uri(item.face)}" width="112" height="112">')
             if item.mouth is not None:
                 images.append(f'<img alt="mouth crop, frame {item.frame}" src="{png_data_uri(item.mouth)}" width="80" height="80">')
