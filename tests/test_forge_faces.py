@@ -154,3 +154,21 @@ def test_same_seed_same_forgery_in_process(grid_source):
         assert np.array_equal(a.frames, b.frames)
         assert np.array_equal(a.frames[:5], grid_source.frames[:5]) and np.array_equal(a.frames[25:], grid_source.frames[25:])
         assert not np.array_equal(a.frames[5:25], grid_source.frames[5:25])
+
+
+def test_rewritten_lips_follow_the_new_audio(grid_source):
+    """The tracked lip opening of the output follows the target visemes' opening (the source's does not)."""
+    from avcorr.forge.methods.speech import mouth_trajectory
+
+    pattern = ["sil", "sil", "PP", "aa", "aa", "aa", "oh", "oh", "PP", "E", "E", "ou", "ou", "sil"]
+    visemes = np.array([VISEME_INDEX[pattern[(t // 2) % len(pattern)]] for t in range(grid_source.num_frames)])
+    donor = AudioDonor(audio=grid_source.audio, source_id="other", clip_id="x", kind="other", visemes=visemes)
+    tracker = FaceTracker()
+    source_opening = lm.mouth_opening(grid_source.landmarks)
+    for name in ("lip-rewrite", "still-talk"):
+        result = get_method(name).forge(ForgeRequest(grid_source, np.random.default_rng(1), audio_donor=donor))
+        # The target opening up to the per-forgery gain and smoothing (which barely change a correlation).
+        wanted, _, _ = mouth_trajectory(visemes, np.random.default_rng(0))
+        seen = lm.mouth_opening(tracker.track(result.frames).landmarks)
+        assert np.corrcoef(seen, wanted)[0, 1] > 0.8
+        assert np.corrcoef(seen, wanted)[0, 1] > np.corrcoef(source_opening, wanted)[0, 1] + 0.4
