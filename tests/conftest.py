@@ -6,6 +6,10 @@
 from __future__ import annotations
 
 import os
+
+# Before torch is imported: its thread pools busy-wait on a loaded 2-core machine, and the
+# tests' tiny tensors gain nothing from more than one thread (DDP workers inherit this too).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pathlib import Path
 
 import pytest

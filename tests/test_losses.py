@@ -67,3 +67,26 @@ def test_missing_soft_labels_need_zero_weights() -> None:
         compute_losses(out, frames, None, clip, LossConfig())
     terms = compute_losses(out, frames, None, clip, LossConfig(lambda_cd=0, lambda_jm=0))
     assert float(terms.total) == pytest.approx(math.log(2))
+
+
+def test_balanced_class_weights_and_weighted_detection_loss() -> None:
+    from avcorr.losses import balanced_class_weights
+
+    assert balanced_class_weights([0, 1, 1, 1, 1, 1]) == pytest.approx([3.0, 0.6])
+    assert balanced_class_weights([0, 0, 1, 1]) == pytest.approx([1.0, 1.0])
+    assert balanced_class_weights([1, 1]) == pytest.approx([0.0, 1.0])
+    # weighted mean: one real frame (loss log 2) with weight 3, one fake frame (loss log(1+e^-2)) with weight 0.6
+    logits = torch.tensor([[[0.0, 0.0], [0.0, 2.0]]])
+    labels = torch.tensor([[0, 1]])
+    expected = (3.0 * math.log(2) + 0.6 * math.log(1 + math.exp(-2))) / 3.6
+    assert float(detection_loss(logits, labels, torch.tensor([3.0, 0.6]))) == pytest.approx(expected, rel=1e-6)
+
+
+def test_unused_shortcut_is_frozen_but_kept_for_checkpoints() -> None:
+    from avcorr.config import load_experiment_config
+    from avcorr.models.detector import build_detector
+
+    model = build_detector(load_experiment_config("paper").model)
+    names = dict(model.named_parameters())
+    assert not names["visual_frontend.resnet.layer1.downsample.weight"].requires_grad
+    assert names["visual_frontend.resnet.layer2.downsample.weight"].requires_grad

@@ -80,6 +80,8 @@ class LossConfig:
     divergence: Literal["paper", "js"] = "js"
     joint_modal: Literal["paper", "scale_free"] = "paper"
     margin: float = 1.0
+    #: weight the detection loss by inverse class frequency of the training clips
+    balance_classes: bool = True
 
 
 @dataclass

@@ -34,9 +34,21 @@ class LossTerms:
     joint_modal: torch.Tensor
 
 
-def detection_loss(frame_logits: torch.Tensor, frame_labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over all frames: logits (B, T, 2), labels (B, T) in {0, 1}."""
-    return F.cross_entropy(frame_logits.float().reshape(-1, frame_logits.shape[-1]), frame_labels.reshape(-1).long())
+def detection_loss(frame_logits: torch.Tensor, frame_labels: torch.Tensor, class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy over all frames: logits (B, T, 2), labels (B, T) in {0, 1}.
+
+    With ``class_weights`` (one per class) it is the weighted mean, so that a training set with
+    five fakes per real clip does not teach the head to call everything fake.
+    """
+    weight = None if class_weights is None else class_weights.float()
+    return F.cross_entropy(frame_logits.float().reshape(-1, frame_logits.shape[-1]), frame_labels.reshape(-1).long(), weight=weight)
+
+
+def balanced_class_weights(labels: list[int], num_classes: int = 2) -> list[float]:
+    """w_c = N / (C · N_c): inverse class frequency, 1 for every class when balanced; absent classes get 0."""
+    counts = [sum(1 for label in labels if label == c) for c in range(num_classes)]
+    present = sum(1 for n in counts if n)
+    return [len(labels) / (present * n) if n else 0.0 for n in counts]
 
 
 def distillation_loss(correlation: torch.Tensor, soft_label: torch.Tensor) -> torch.Tensor:
@@ -76,9 +88,10 @@ def compute_losses(
     soft_label: torch.Tensor | None,
     clip_label: torch.Tensor,
     config: LossConfig,
+    class_weights: torch.Tensor | None = None,
 ) -> LossTerms:
     """All terms for one batch. ``soft_label`` may be None only when both λ are 0."""
-    ce = detection_loss(output.frame_logits, frame_labels)
+    ce = detection_loss(output.frame_logits, frame_labels, class_weights)
     zero = ce.new_zeros(())
     if soft_label is None:
         if config.lambda_cd or config.lambda_jm:

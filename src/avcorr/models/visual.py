@@ -39,6 +39,9 @@ class ResNetUnitPair(nn.Module):
         self.conv2b = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
         self.outbnb = nn.BatchNorm2d(out_channels, **_BN)
         self.project = stride != 1 or in_channels != out_channels
+        # The public checkpoint has a shortcut conv in every stage, used only where the shape
+        # changes; elsewhere it is kept (for loading) but frozen, so DDP sees no unused parameter.
+        self.downsample.requires_grad_(self.project)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = self.downsample(x) if self.project else x

@@ -116,6 +116,10 @@ def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, res
     task = DetectorTask(to_dict(config))
     data = ClipDataModule(config, data_dir)
     data.setup("fit")
+    if config.loss.balance_classes:
+        from avcorr.losses import balanced_class_weights
+
+        task.class_weights = balanced_class_weights([e.label for e in data.train_entries], config.model.num_classes)
     trainer = build_trainer(config, run_dir, progress=progress, callbacks=callbacks)
     trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if resume else None,
                 weights_only=True if resume else None)

@@ -32,7 +32,7 @@ class DetectorTask(L.LightningModule):
         self.save_hyperparameters({"config": values})
         self.config: ExperimentConfig = from_dict(ExperimentConfig, values)
         self.model = build_detector(self.config.model)
-        freeze_unreached_parameters(self.model, self.config.model.visual.frame_size)
+        self.class_weights: list[float] | None = None
         self._val_records: list[tuple[str, float, float]] = []
 
     def forward(self, mfcc: torch.Tensor, frames: torch.Tensor) -> Any:
@@ -49,7 +49,8 @@ class DetectorTask(L.LightningModule):
                 raise InputError(bad[0], "clip has no soft correlation label (prepare it with a teacher, "
                                  "or train with loss.lambda_cd=0 loss.lambda_jm=0)", stage="train")
             soft = None
-        terms = compute_losses(output, batch.frame_labels, soft, batch.clip_label, self.config.loss)
+        weights = None if self.class_weights is None else torch.tensor(self.class_weights, device=output.frame_logits.device)
+        terms = compute_losses(output, batch.frame_labels, soft, batch.clip_label, self.config.loss, class_weights=weights)
         return output, terms
 
     def training_step(self, batch: ClipBatch, batch_idx: int) -> torch.Tensor:
@@ -95,26 +96,3 @@ class DetectorTask(L.LightningModule):
         optimizer = torch.optim.Adam(self.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=optim.lr_gamma)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
-
-
-def freeze_unreached_parameters(model: torch.nn.Module, frame_size: int) -> list[str]:
-    """Freeze parameters no output depends on (e.g. a checkpoint-compatible shortcut conv that
-    the forward pass skips), so that DDP needs no costly ``find_unused_parameters``.
-
-    One forward/backward pass in eval mode on a blank 2-frame clip finds them; running
-    statistics and random state are untouched. Returns the frozen names.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        output = model(torch.zeros(1, 8, 13), torch.zeros(1, 2, frame_size, frame_size, dtype=torch.uint8))
-        total = sum(getattr(output, f).float().sum() for f in ("frame_logits", "correlation", "audio", "visual"))
-        total.backward()
-    finally:
-        model.train(was_training)
-    frozen = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
-    for name, parameter in model.named_parameters():
-        if name in frozen:
-            parameter.requires_grad_(False)
-        parameter.grad = None
-    return frozen
