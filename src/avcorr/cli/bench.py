@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
                                               "the sources (default: ../shared/data when present)."),
         no_shared: bool = typer.Option(False, "--no-shared", help="Synth clips only."),
         resume: bool = typer.Option(False, "--resume", help="Continue the benchmark in --work."),
+        report_only: bool = typer.Option(False, "--report-only", help="Only rewrite the tables from the runs "
+                                         "finished in --work (safe beside a benchmark in progress)."),
         workers: int = typer.Option(0, "--workers", min=0, help="Processes for synth and prepare (0: one per core)."),
         device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     ) -> None:
@@ -54,6 +56,7 @@ def register(app: typer.Typer) -> None:
             shared_data=shared,
             use_shared=not no_shared,
             resume=resume,
+            report_only=report_only,
             workers=workers or None,
             device=device,
         )

@@ -107,6 +107,7 @@ class BenchOptions:
     shared_data: Path | None = None
     use_shared: bool = True
     resume: bool = False
+    report_only: bool = False
     workers: int | None = None
     device: str = "auto"
     fold_seed: int = 0
@@ -500,7 +501,10 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
         raise ConfigError("give at least one seed")
     work = Path(options.work_dir)
     out_dir = Path(options.out_dir) if options.out_dir else work / "results"
-    if (work / STATE_NAME).exists() and not options.resume:
+    if options.report_only:
+        if not (work / STATE_NAME).exists():
+            raise InputError(work, "no benchmark here to report on", stage="bench")
+    elif (work / STATE_NAME).exists() and not options.resume:
         raise ConfigError(f"{work} already holds a benchmark; pass --resume to continue it or choose another --work")
     work.mkdir(parents=True, exist_ok=True)
     clock = StageClock(work)
@@ -509,8 +513,10 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
     if recorded is not None and recorded != fingerprint:
         raise ConfigError(f"{work} was started with another configuration ({_diff(recorded, fingerprint)}); "
                           f"use another --work")
-    clock.state["config"] = fingerprint
-    clock.save()
+    if not options.report_only:  # a report may run beside a benchmark in progress: it writes no state
+        clock.state["config"] = fingerprint
+        clock.state["machine"] = machine_description()
+        clock.save()
     workers = options.workers or os.cpu_count() or 1
     shared = None
     if options.use_shared and size.use_shared:
@@ -518,7 +524,7 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
         if shared is not None and not (Path(shared) / "catalog.csv").exists():
             raise InputError(shared, "no catalog.csv in this folder", stage="bench")
     started = time.perf_counter()
-    machine = machine_description()
+    machine = clock.state.get("machine") or machine_description()
     quiet_lightning()
 
     stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
@@ -529,6 +535,8 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
     for name, action in stages:
         if clock.done(name):
             continue
+        if options.report_only:
+            raise InputError(work, f"the {name} stage has not finished: nothing to report yet", stage="bench")
         begin = time.perf_counter()
         info = action()
         clock.record(name, time.perf_counter() - begin, info=info)
@@ -539,17 +547,22 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
     fams = [f for f in families(size.methods) if any(c.family == f for c in clips)]
     begin = time.perf_counter()
     zero = zero_shot_scores(cache_dir, work / "zero_shot.csv")
-    if not clock.done("zero_shot"):
+    if not clock.done("zero_shot") and not options.report_only:
         clock.record("zero_shot", time.perf_counter() - begin)
 
     trained = [v for v in options.variants if VARIANTS[v].trained]
-    rate = calibrate_training(size, options.device) if trained else math.inf
     sources = clock.state["stages"]["sources"]["info"]["sources"]
-    guess = estimate(size, sources, len(options.seeds), len(trained), rate)
-    log(f"plan: {len(options.seeds)} seeds × {len(fams)} held-out families × {len(trained)} trained variants = "
-        f"{guess['runs']} training runs of {size.epochs} epochs (+ zero-shot); measured {guess['train_frames_per_s']} "
-        f"training frames/s now; estimated total {guess['total_s'] / 60:.0f} min "
-        f"(data {guess['data_s'] / 60:.0f}, training {guess['train_s'] / 60:.0f}, scoring {guess['score_s'] / 60:.0f})")
+    if options.report_only:
+        guess = clock.state.get("estimate") or {}
+    else:
+        rate = calibrate_training(size, options.device) if trained else math.inf
+        guess = estimate(size, sources, len(options.seeds), len(trained), rate)
+        clock.state["estimate"] = guess
+        clock.save()
+        log(f"plan: {len(options.seeds)} seeds × {len(fams)} held-out families × {len(trained)} trained variants = "
+            f"{guess['runs']} training runs of {size.epochs} epochs (+ zero-shot); measured {guess['train_frames_per_s']} "
+            f"training frames/s now; estimated total {guess['total_s'] / 60:.0f} min "
+            f"(data {guess['data_s'] / 60:.0f}, training {guess['train_s'] / 60:.0f}, scoring {guess['score_s'] / 60:.0f})")
 
     plan = run_order(options.seeds, fams, options.variants)
     results: list[RunResult] = []
@@ -560,6 +573,8 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
         result_path = run_dir / RESULT_NAME
         if result_path.exists():
             results.append(RunResult.from_dict(json.loads(result_path.read_text())))
+            continue
+        if options.report_only:
             continue
         begin = time.perf_counter()
         if VARIANTS[variant].trained:
@@ -676,7 +691,8 @@ def _document(options: BenchOptions, size: BenchSize, fams: list[str], machine: 
                                                                  if v.get("info") is not None}},
         "estimate_s": guess,
         "stage_seconds": clock.seconds(),
-        "wall_s": round(wall_s, 1),
+        "wall_s": round(sum(clock.seconds().values()), 1),
+        "this_invocation_s": round(wall_s, 1),
         "runs": [r.to_dict() for r in results],
         "training_losses": training_losses(Path(options.work_dir), results),
         "notes": _notes(options),
@@ -790,7 +806,7 @@ def render_markdown(document: dict[str, Any]) -> str:
         f"- Machine: {machine['cpu']}, {machine['logical_cores']} logical cores, GPU {machine['gpu'] or 'none'}, "
         f"torch {machine['torch']}; load average {machine['load_average_at_start']} at start, "
         f"{machine.get('load_average_at_end')} at end (a shared machine: timings were taken under load).",
-        f"- Wall time: {document['wall_s'] / 60:.1f} min this invocation; stages (s, summed over resumptions): "
+        f"- Wall time: {document['wall_s'] / 60:.1f} min over all stages (summed over resumptions; s): "
         + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()) + ".",
         "",
     ]
