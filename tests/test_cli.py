@@ -56,3 +56,16 @@ def test_typer_exit_codes_propagate() -> None:
 def test_console_script_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "avcorr.cli.main", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "detect" in out.stdout
+
+
+def test_teacher_options_parse_and_missing_deep_avsr_weights_are_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from avcorr.cli.prepare import parse_teacher_options
+
+    assert parse_teacher_options(["audio_model=/a/b.pt", "device=cpu", "use_transcripts=true"]) == {
+        "audio_model": "/a/b.pt", "device": "cpu", "use_transcripts": True}
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("clip_id,video_path,label\nx,x.mp4,0\n")
+    code = main(["prepare", str(manifest), "--out", str(tmp_path / "cache"), "--teacher", "deep_avsr",
+                 "--teacher-option", f"audio_model={tmp_path / 'missing.pt'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "video_model" in err and "visual_frontend" in err

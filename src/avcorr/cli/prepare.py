@@ -16,6 +16,10 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per CPU core)."),
         shard: Optional[str] = typer.Option(None, "--shard", help="i/n: prepare only the i-th of n shards (1-based)."),
         teacher: str = typer.Option("none", "--teacher", help="Teacher whose posteriors are cached: none, phonetic, deep_avsr."),
+        teacher_option: Optional[list[str]] = typer.Option(
+            None, "--teacher-option",
+            help="key=value passed to the teacher, repeatable; e.g. for deep_avsr: audio_model=PATH video_model=PATH visual_frontend=PATH.",
+        ),
         max_frames: int = typer.Option(1000, "--max-frames", help="Frames kept per clip at 25 fps (0: no cap; memory grows ~100 kB/frame)."),
         face_size: int = typer.Option(112, "--face-size", help="Side of the grayscale face crop in pixels."),
         mouth_size: int = typer.Option(112, "--mouth-size", help="Side of the grayscale mouth crop in pixels."),
@@ -33,7 +37,8 @@ def register(app: typer.Typer) -> None:
         rows = load_any_manifest(manifest, root)
         options = PrepareOptions(face_size=face_size, mouth_size=mouth_size, max_frames=max_frames or None)
         summary = prepare_manifest(
-            rows, out, options, workers=workers or os.cpu_count() or 1, shard=parse_shard(shard), teacher=teacher, force=force,
+            rows, out, options, workers=workers or os.cpu_count() or 1, shard=parse_shard(shard), teacher=teacher,
+            teacher_options=parse_teacher_options(teacher_option or []), force=force,
             progress=None if as_json else (lambda items, total: progress(items, "prepare", total=total)),
         )
         failures = out / "failures.csv"
@@ -49,6 +54,21 @@ def register(app: typer.Typer) -> None:
                     typer.echo(f"  {outcome.clip_id}: [{outcome.stage}] {outcome.reason}", err=True)
             typer.echo(f"avcorr: {summary.failed} clip(s) failed; see {failures}", err=True)
             raise SystemExit(1)  # not typer.Exit: the entry point runs click with standalone_mode=False
+
+
+def parse_teacher_options(items: list[str]) -> dict[str, object]:
+    """``key=value`` strings → keyword options (values parsed as YAML: numbers, booleans, paths)."""
+    import yaml
+
+    from avcorr.errors import ConfigError
+
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--teacher-option {item!r} is not of the form key=value")
+        options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+    return options
 
 
 def load_any_manifest(path: Path, root: Optional[Path] = None) -> list:
