@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from avcorr.eval.machine import machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -32,23 +33,6 @@ FULL = [
     "Hangz-nju-cuhk+Talking-Face_PC-AVS__misc__Input__00098.mp4",
     "OpenTalker+SadTalker__examples__ref_video__WDA_KatieHill_000.mp4",
 ]
-
-
-def machine() -> dict:
-    import torch
-
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"cpu": model, "logical_cores": os.cpu_count(), "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "load_average_1_5_15": [round(x, 2) for x in load] if load else None}
 
 
 def pin(cores: int) -> int:

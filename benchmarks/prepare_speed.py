@@ -16,29 +16,15 @@ import argparse
 import csv
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from avcorr.eval.machine import machine_description as machine
+
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("decode", "track", "crop", "features", "audio", "write")
-
-
-def machine() -> dict:
-    import torch
-
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": model, "logical_cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
-            "load_average_before": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +94,7 @@ def markdown(r: dict) -> str:
     lines = [
         f"# prepare speed{' (quick)' if r['quick'] else ''}", "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']}, Python {m['python']}. "
-        f"Load average before/after: {m['load_average_before']} / {r['load_average_after']} — the machine was shared with "
+        f"Load average before/after: {m['load_average_1_5_15']} / {r['load_average_after']} — the machine was shared with "
         "other engineers' jobs, so these numbers are pessimistic.", "",
         f"Clips: {r['clips']} real clips of ../shared/data ({r['frames']} frames at 25 fps, 224 px to 1080p sources). No teacher.", "",
         "| stage (one core) | seconds | frames/s |", "|---|---|---|",

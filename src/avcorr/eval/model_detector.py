@@ -12,6 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,6 +20,9 @@ import torch
 from avcorr.config import ExperimentConfig
 from avcorr.data.clip_cache import ClipRecord
 from avcorr.errors import InputError
+
+if TYPE_CHECKING:
+    from avcorr.eval.segments import SegmentOptions
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_OVERLAP_FRAMES = 25

@@ -19,7 +19,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from avcorr.forge.tts import TimedPhone
-from avcorr.teachers.visemes import VISEMES
 
 #: Per-viseme mouth targets: opening (jaw + lips, 0–1), width (spread, −1 narrow … 1 spread),
 #: rounding/protrusion (0–1), closure (lips pressed, 0–1), lower lip to upper teeth (0–1),

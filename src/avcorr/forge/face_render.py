@@ -523,7 +523,6 @@ class FaceRenderer:
 
     def _draw_mouth(self, rgb: np.ndarray, m: dict[str, float], drop: float, shift: tuple[float, float] = (0.0, 0.0)) -> None:
         ident = self.identity
-        skin = np.array(ident.skin, np.float32)
         lip = np.array(ident.lip_colour, np.float32)
         s = self.size
         open_ = m["open"] * (1 - m["closure"])

@@ -156,8 +156,6 @@ class FaceTracker:
 
     def add(self, frame_rgb: np.ndarray) -> None:
         """Process the next frame (RGB uint8, source resolution)."""
-        import cv2
-
         h, w = frame_rgb.shape[:2]
         self._size = (h, w)
         alive = [tr for tr in self._tracks if self._t - tr.last_seen <= 25]
