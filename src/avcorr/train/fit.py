@@ -7,6 +7,7 @@ clips trained and validated) and ``logs/version_N/metrics.csv`` (one version per
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -54,12 +55,26 @@ def resolve_strategy(trainer: TrainerConfig, accelerator: str) -> Any:
     return "ddp" if many else "auto"
 
 
+def _quiet_lightning() -> None:
+    """Keep Lightning's start-up chatter (device banners, tips, library deprecations) off the
+    terminal: the progress bar and our own summary lines say what a user needs."""
+    import logging
+    import warnings
+
+    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+
+
 def build_trainer(config: ExperimentConfig, run_dir: Path, progress: bool = True,
                   callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
     """The Lightning Trainer of a run: devices, precision, strategy, logs and checkpoints from config."""
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    _quiet_lightning()
     cfg = config.trainer
     accelerator = resolve_accelerator(cfg)
     deterministic: bool | str = cfg.deterministic
@@ -90,7 +105,7 @@ def build_trainer(config: ExperimentConfig, run_dir: Path, progress: bool = True
         logger=CSVLogger(save_dir=run_dir, name="logs"),
         callbacks=all_callbacks,
         enable_progress_bar=progress,
-        enable_model_summary=progress,
+        enable_model_summary=False,  # fit() prints its own one-line summary
         use_distributed_sampler=False,  # our batch sampler shards itself (equal batch counts per rank)
         num_sanity_val_steps=0,
     )
@@ -121,6 +136,13 @@ def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, res
 
         task.class_weights = balanced_class_weights([e.label for e in data.train_entries], config.model.num_classes)
     trainer = build_trainer(config, run_dir, progress=progress, callbacks=callbacks)
+    if progress and trainer.is_global_zero:
+        params = sum(p.numel() for p in task.model.parameters())
+        reals = sum(1 for e in data.train_entries if e.label == 0)
+        print(f"training {params / 1e6:.2f} M parameters on {len(data.train_entries)} clips ({reals} real, "
+              f"{len(data.train_entries) - reals} fake), validating on {len(data.val_entries)}; "
+              f"{trainer.accelerator.__class__.__name__.replace('Accelerator', '')} × {trainer.num_devices}, "
+              f"precision {trainer.precision}; class weights {task.class_weights or 'off'}", file=sys.stderr)
     trainer.fit(task, datamodule=data, ckpt_path=str(ckpt_path) if resume else None,
                 weights_only=True if resume else None)
     if trainer.is_global_zero:
