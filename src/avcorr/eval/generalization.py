@@ -649,6 +649,41 @@ def training_losses(work: Path, results: Sequence[RunResult]) -> dict[str, dict[
             for v, terms in sums.items()}
 
 
+def teacher_label_summary(cache_dir: Path, clips: Sequence[BenchClip]) -> dict[str, Any]:
+    """What the teacher's soft labels y_t can teach: the mean y_t of each family's clips (± std
+    over clips), and the distillation loss (BCE) of three students: the floor (s_t = y_t, the mean
+    binary entropy of y_t), one that knows each clip's mean y_t, and one that predicts the global
+    mean. A trained student's distillation loss sits somewhere between the floor and the last."""
+    from avcorr.data.clip_cache import ClipCache, load_clip
+
+    cache = ClipCache(cache_dir)
+    family = {c.clip_id: c.family for c in clips}
+    per_family: dict[str, list[float]] = {}
+    labels: list[np.ndarray] = []
+    for row in cache.read_manifest():
+        record = load_clip(cache.root / row["file"], arrays=["soft_label"])
+        if "soft_label" not in record.arrays:
+            continue
+        y = np.clip(np.asarray(record.arrays["soft_label"], dtype=np.float64), 1e-7, 1 - 1e-7)
+        labels.append(y)
+        per_family.setdefault(family.get(row["clip_id"], "?"), []).append(float(y.mean()))
+    if not labels:
+        return {}
+
+    def bce(y: np.ndarray, s: np.ndarray | float) -> float:
+        s = np.clip(s, 1e-7, 1 - 1e-7)
+        return float(np.mean(-(y * np.log(s) + (1 - y) * np.log(1 - s))))
+
+    every = np.concatenate(labels)
+    return {
+        "mean_soft_label": {f: {"mean": round(float(np.mean(v)), 4), "std": round(float(np.std(v, ddof=1)), 4) if len(v) > 1 else None,
+                                "clips": len(v)} for f, v in sorted(per_family.items())},
+        "distillation_bce_floor": round(bce(every, every), 4),
+        "distillation_bce_clip_mean": round(float(np.average([bce(y, y.mean()) for y in labels], weights=[len(y) for y in labels])), 4),
+        "distillation_bce_constant": round(bce(every, float(every.mean())), 4),
+    }
+
+
 def _fingerprint(size: BenchSize, options: BenchOptions) -> dict[str, Any]:
     """What must not change between a run and its resumption (the data and the protocol)."""
     return {"size": json.loads(json.dumps(asdict(size))), "fold_seed": options.fold_seed,
@@ -695,6 +730,7 @@ def _document(options: BenchOptions, size: BenchSize, fams: list[str], machine: 
         "this_invocation_s": round(wall_s, 1),
         "runs": [r.to_dict() for r in results],
         "training_losses": training_losses(Path(options.work_dir), results),
+        "teacher_labels": teacher_label_summary(Path(options.work_dir) / "cache", clips),
         "notes": _notes(options),
         "aggregate": summary.to_dict(),
     }
@@ -789,8 +825,19 @@ def render_markdown(document: dict[str, Any]) -> str:
             parts = [f"{terms[t]['first']:.3f} → {terms[t]['last']:.3f}" if t in terms and terms[t]["last"] is not None
                      else "—" for t in ("detection", "distillation", "joint_modal")]
             lines.append(f"| {v} | " + " | ".join(parts) + " |")
-        lines += ["", "Every term is logged whatever its weight: detection-only's distillation column is what an "
-                      "untrained correlation head scores against the teacher."]
+        lines += ["", "Every term is logged whatever its weight: detection-only's distillation column is what a "
+                      "correlation head trained without that loss scores against the teacher. Balanced detection CE "
+                      f"at chance is ln 2 = {math.log(2):.3f}."]
+    teacher = document.get("teacher_labels") or {}
+    if teacher:
+        lines += ["", "## What the teacher's labels carry", "",
+                  "| family | mean y_t of its clips (± std over clips) |", "|---|---|"]
+        for fam, stat in teacher["mean_soft_label"].items():
+            spread = f" ± {stat['std']:.3f}" if stat.get("std") is not None else ""
+            lines.append(f"| {fam} | {stat['mean']:.3f}{spread} ({stat['clips']} clips) |")
+        lines += ["", f"Distillation BCE of reference students: floor (s_t = y_t) {teacher['distillation_bce_floor']:.3f}; "
+                      f"knowing each clip's mean y_t {teacher['distillation_bce_clip_mean']:.3f}; "
+                      f"predicting the global mean {teacher['distillation_bce_constant']:.3f}."]
     if document.get("notes"):
         lines += ["", "## Notes", "", document["notes"].strip()]
     stages = document["stage_seconds"]
