@@ -58,13 +58,11 @@ def bench_one(config_name: str, device_name: str, warmup: int, steps: int, cpu_b
     from avcorr.losses import compute_losses
     from avcorr.models.detector import build_detector
     from avcorr.train.fit import resolve_precision
-    from avcorr.train.task import freeze_unreached_parameters
 
     config = load_experiment_config(config_name)
     device = torch.device(device_name)
     torch.manual_seed(0)
     model = build_detector(config.model)
-    freeze_unreached_parameters(model, config.model.visual.frame_size)
     model.to(device)
     precision = resolve_precision(config.trainer, "cuda" if device.type == "cuda" else "cpu")
     amp = precision.startswith("16")
