@@ -524,7 +524,7 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
         if shared is not None and not (Path(shared) / "catalog.csv").exists():
             raise InputError(shared, "no catalog.csv in this folder", stage="bench")
     started = time.perf_counter()
-    machine = clock.state.get("machine") or machine_description()
+    machine = clock.state.get("machine") or (machine_description() | {"load_average_at_start": None})
     quiet_lightning()
 
     stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
@@ -710,7 +710,7 @@ def _document(options: BenchOptions, size: BenchSize, fams: list[str], machine: 
     return {
         "benchmark": "generalization",
         "schema_version": SCHEMA_VERSION,
-        "status": "complete" if complete else f"partial ({len(results)} of {planned} runs)",
+        "status": "complete" if complete else f"partial ({len(results)} of {planned} runs{_missing(options, fams, results)})",
         "command": options.command,
         "config": {
             "size": size.name, "synth_clips": size.synth_clips, "synth_size_px": size.synth_size,
@@ -734,6 +734,16 @@ def _document(options: BenchOptions, size: BenchSize, fams: list[str], machine: 
         "notes": _notes(options),
         "aggregate": summary.to_dict(),
     }
+
+
+def _missing(options: BenchOptions, fams: Sequence[str], results: Sequence[RunResult]) -> str:
+    """``; missing: distillation-only 14`` — runs of each variant not finished yet."""
+    done: dict[str, int] = {}
+    for result in results:
+        done[result.variant] = done.get(result.variant, 0) + 1
+    expected = len(options.seeds) * len(fams)
+    parts = [f"{v} {expected - done.get(v, 0)}" for v in options.variants if done.get(v, 0) < expected]
+    return "; missing: " + ", ".join(parts) if parts else ""
 
 
 def _notes(options: BenchOptions) -> str:
@@ -851,8 +861,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         f"{cfg['face_size_px']} px crops; teacher: {cfg['teacher']}.",
         "- Variants: " + "; ".join(f"**{k}**: {v}" for k, v in cfg["variants"].items()) + ".",
         f"- Machine: {machine['cpu']}, {machine['logical_cores']} logical cores, GPU {machine['gpu'] or 'none'}, "
-        f"torch {machine['torch']}; load average {machine['load_average_at_start']} at start, "
-        f"{machine.get('load_average_at_end')} at end (a shared machine: timings were taken under load).",
+        f"torch {machine['torch']}; load average {machine.get('load_average_at_start') or 'not recorded'} at start, "
+        f"{machine.get('load_average_at_end')} when this table was written (a shared machine: timings were taken "
+        "under load).",
         f"- Wall time: {document['wall_s'] / 60:.1f} min over all stages (summed over resumptions; s): "
         + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()) + ".",
         "",
