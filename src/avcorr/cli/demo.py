@@ -1,6 +1,6 @@
 """``avcorr demo``: the main job end to end on data avcorr makes itself.
 
-synth → forge → split by source → prepare (phonetic teacher) → train (cpu.yaml, briefly) →
+synth → split by identity → forge → prepare (phonetic teacher) → train (cpu.yaml, briefly) →
 evaluate on unseen sources → detect with an HTML report. Every step is the same subcommand a
 user would run (printed before it runs), so the demo doubles as a tutorial.
 """
@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         out: Path = typer.Option(Path("demo_run"), "--out", help="Folder for everything the demo makes."),
-        clips: int = typer.Option(16, "--clips", min=4, help="Synthetic real clips (sources) to render."),
-        epochs: int = typer.Option(10, "--epochs", min=1, help="Training epochs (cpu.yaml)."),
+        clips: int = typer.Option(24, "--clips", min=4, help="Synthetic real clips (sources) to render."),
+        epochs: int = typer.Option(20, "--epochs", min=1, help="Training epochs (cpu.yaml)."),
         methods: str = typer.Option(DEMO_METHODS, "--methods", help="Forgery methods to make."),
         config: str = typer.Option("cpu", "--config", help="Training config (bundled name or YAML)."),
         seed: int = typer.Option(0, "--seed", help="One seed for every step."),
@@ -55,11 +55,15 @@ def register(app: typer.Typer) -> None:
             timings[name] = round(time.perf_counter() - start, 1)
 
         step("synth", ["synth", "--out", str(sources), "--clips", str(clips), "--seed", str(seed), "--workers", str(n_workers)])
-        step("forge", ["forge", str(sources / "manifest.csv"), "--out", str(forged), "--methods", methods,
+        # Split the *sources* before forging: forge then takes every donor (the other voice of an
+        # audio swap, the other face of a face swap) from the same split. Splitting afterwards would
+        # let a test speaker's voice train as "fake" inside a training clip — and invert the scores.
+        split_sources = out / "sources_split.csv"
+        python_step("split", f"source-disjoint train/test split of the sources → {split_sources}",
+                    lambda: _split(sources / "manifest.csv", split_sources, seed))
+        step("forge", ["forge", str(split_sources), "--out", str(forged), "--methods", methods,
                        "--seed", str(seed), "--preview"])
-        split_manifest = out / "manifest_split.csv"
-        python_step("split", f"source-disjoint train/test split → {split_manifest}",
-                    lambda: _split(forged / "manifest.csv", split_manifest, seed))
+        split_manifest = forged / "manifest.csv"
         step("prepare", ["prepare", str(split_manifest), "--out", str(cache), "--teacher", "phonetic", "--workers", str(n_workers)])
         step("train", ["train", "--config", config, "--data", str(cache), "--out", str(run),
                        f"trainer.max_epochs={epochs}", f"trainer.seed={seed}"])
