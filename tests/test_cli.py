@@ -9,7 +9,7 @@ import pytest
 
 from avcorr.cli.main import build_app, main
 
-EXPECTED = {"train", "evaluate", "prepare", "manifest", "detect", "synth", "forge", "convert-checkpoint", "demo"}
+EXPECTED = {"train", "evaluate", "prepare", "manifest", "detect", "synth", "forge", "convert-checkpoint", "demo", "bench", "teacher"}
 
 
 def test_every_subcommand_is_registered() -> None:
