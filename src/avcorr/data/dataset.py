@@ -187,15 +187,10 @@ def _frame_labels(arrays: dict[str, np.ndarray], meta: ClipMeta, total: int) -> 
 
 def _soft_label(arrays: dict[str, np.ndarray], total: int, divergence: str) -> np.ndarray:
     """The cached y_t, else y_t from the cached teacher posteriors, else NaN (no teacher ran)."""
-    if "soft_label" in arrays:
-        return np.asarray(arrays["soft_label"], dtype=np.float32)
-    if "audio_posteriors" in arrays and "visual_posteriors" in arrays:
-        from avcorr.teachers.correlation import soft_correlation_label
+    from avcorr.teachers.correlation import cached_soft_label
 
-        p = torch.from_numpy(np.asarray(arrays["audio_posteriors"], dtype=np.float32))
-        q = torch.from_numpy(np.asarray(arrays["visual_posteriors"], dtype=np.float32))
-        return soft_correlation_label(p, q, divergence=divergence).numpy().astype(np.float32)
-    return np.full(total, np.nan, dtype=np.float32)
+    label = cached_soft_label(arrays, divergence)  # type: ignore[arg-type]
+    return label if label is not None else np.full(total, np.nan, dtype=np.float32)
 
 
 def collate_clips(examples: Sequence[ClipExample]) -> ClipBatch:

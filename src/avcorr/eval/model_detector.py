@@ -98,16 +98,9 @@ def score_frames(model: torch.nn.Module, frames: np.ndarray, mfcc: np.ndarray, m
 def teacher_correlation(record: ClipRecord, divergence: str = "js") -> np.ndarray | None:
     """The teachers' y_t of a record: its cached ``soft_label``, else one derived from the cached
     posteriors; None when no teacher ran."""
-    arrays = record.arrays
-    if "soft_label" in arrays:
-        return np.asarray(arrays["soft_label"], dtype=np.float32)
-    if "audio_posteriors" in arrays and "visual_posteriors" in arrays:
-        from avcorr.teachers.correlation import soft_correlation_label
+    from avcorr.teachers.correlation import cached_soft_label
 
-        p = torch.from_numpy(np.asarray(arrays["audio_posteriors"], dtype=np.float32))
-        q = torch.from_numpy(np.asarray(arrays["visual_posteriors"], dtype=np.float32))
-        return soft_correlation_label(p, q, divergence=divergence).numpy().astype(np.float32)
-    return None
+    return cached_soft_label(record.arrays, divergence)  # type: ignore[arg-type]
 
 
 class ModelDetector:

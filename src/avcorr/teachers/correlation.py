@@ -7,8 +7,9 @@ Jensen–Shannon divergence in bits, which lies in [0, 1], so y_t does too.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Mapping
 
+import numpy as np
 import torch
 
 Divergence = Literal["paper", "js"]
@@ -42,3 +43,15 @@ def soft_correlation_label(p: torch.Tensor, q: torch.Tensor, divergence: Diverge
     if divergence == "js":
         return 1.0 - jensen_shannon_bits(p, q)
     raise ValueError(f"unknown divergence {divergence!r} (choose 'paper' or 'js')")
+
+
+def cached_soft_label(arrays: Mapping[str, np.ndarray], divergence: Divergence = "js") -> np.ndarray | None:
+    """y_t of a cached clip: its ``soft_label``, else one computed from its cached
+    ``audio_posteriors`` / ``visual_posteriors``; None when no teacher ran."""
+    if "soft_label" in arrays:
+        return np.asarray(arrays["soft_label"], dtype=np.float32)
+    if "audio_posteriors" in arrays and "visual_posteriors" in arrays:
+        p = torch.from_numpy(np.asarray(arrays["audio_posteriors"], dtype=np.float32))
+        q = torch.from_numpy(np.asarray(arrays["visual_posteriors"], dtype=np.float32))
+        return soft_correlation_label(p, q, divergence=divergence).numpy().astype(np.float32)
+    return None
