@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from avcorr.eval.machine import machine_description as machine
+from avcorr.eval.machine import load_note, machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -117,8 +117,7 @@ def markdown(result: dict) -> str:
         "# detect speed (end to end: decode → face track → crops → MFCC → student → verdict)", "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']}, Python {m['python']}; "
         f"limited to {result['cores']} cores (process affinity and torch threads). Load average during the run: "
-        f"{result['load_before']:.1f} → {result['load_after']:.1f} (1 min): the machine was shared with other "
-        "jobs, so these are pessimistic.", "",
+        f"{result['load_before']:.1f} → {result['load_after']:.1f} (1 min): {load_note(result['load_before'])}", "",
         f"Clips: {result['num_real']} real clips of the shared set and {result['num_forged']} forged versions "
         f"({result['methods']}). RTF = video seconds / wall seconds (higher is faster; ≥ 1 is real time, goal 3).", "",
         "CPU RTF = video seconds / CPU seconds of the process (all its threads): what one core alone would "

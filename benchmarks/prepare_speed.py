@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from avcorr.eval.machine import machine_description as machine
+from avcorr.eval.machine import load_note, machine_description as machine
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("decode", "track", "crop", "features", "audio", "write")
@@ -94,8 +94,8 @@ def markdown(r: dict) -> str:
     lines = [
         f"# prepare speed{' (quick)' if r['quick'] else ''}", "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']}, Python {m['python']}. "
-        f"Load average before/after: {m['load_average_1_5_15']} / {r['load_average_after']} — the machine was shared with "
-        "other engineers' jobs, so these numbers are pessimistic.", "",
+        f"Load average before/after: {m['load_average_1_5_15']} / {r['load_average_after']} — "
+        f"{load_note((m['load_average_1_5_15'] or [None])[0])}", "",
         f"Clips: {r['clips']} real clips of ../shared/data ({r['frames']} frames at 25 fps, 224 px to 1080p sources). No teacher.", "",
         "| stage (one core) | seconds | frames/s |", "|---|---|---|",
     ]

@@ -27,3 +27,12 @@ def machine_description() -> dict[str, Any]:
     return {"cpu": cpu_model(), "logical_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "gpu": gpu, "cuda": torch.version.cuda if gpu else None, "torch": torch.__version__,
             "python": platform.python_version(), "platform": platform.platform(), "load_average_1_5_15": load}
+
+
+def load_note(load_1min: float | None) -> str:
+    """How to read timings given the 1-minute load average before a benchmark started."""
+    if load_1min is None:
+        return "load unknown."
+    if load_1min >= 1.0:
+        return "the machine was shared with other jobs, so these timings are pessimistic."
+    return "the machine was otherwise idle."
