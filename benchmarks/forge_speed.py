@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from avcorr.eval.machine import machine_description as machine
+from avcorr.eval.machine import load_note, machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -71,7 +71,7 @@ def main() -> int:
     result = {
         "benchmark": "forge_speed" + ("_quick" if args.quick else ""),
         "machine": machine(), "cores": used_cores,
-        "note": "timed while other engineers loaded the same machine; wall time overstates the cost",
+        "note": load_note(os.getloadavg()[0]),
         "sources": [r.clip_id for r in rows], "methods": options.methods,
         "frames_written": report.frames_written, "frames_forged": report.frames_forged,
         "wall_s": round(wall, 2), "process_cpu_s": round(cpu, 2),

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avcorr.eval.machine import machine_description as machine
+from avcorr.eval.machine import load_note, machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -111,7 +111,7 @@ def main() -> int:
     lines = [
         f"# {name}", "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores (pinned to {used_cores}), torch {m['torch']}, "
-        f"load average {m['load_average_1_5_15']} (shared machine, timings under load).", "",
+        f"load average {m['load_average_1_5_15']}: {load_note(m['load_average_1_5_15'][0] if m['load_average_1_5_15'] else None)}", "",
         "| clips | size | frames | wall s | CPU s | frames/s (wall) | frames/CPU s | face found (min) | lip r (median) |",
         "|---|---|---|---|---|---|---|---|---|",
         f"| {report['clips']} | {args.size} | {frames} | {report['seconds_wall']} | {report['seconds_cpu']} | "
