@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from avcorr.errors import InputError
-from avcorr.data.manifest import ManifestRow
+from avcorr.data.manifest import ManifestRow, parse_binary_label
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg")
@@ -222,16 +222,8 @@ def _remap(path: str, root: Path | None, strip: str | None) -> str:
 
 
 def _label(value: str, path: Path, line: int, column: str, invert: bool = False) -> int | None:
-    value = (value or "").strip()
-    if value == "":
-        return None
-    try:
-        number = int(float(value))
-    except ValueError:
-        raise InputError(path, f"line {line}: {column} {value!r} is not 0 or 1", stage="manifest") from None
-    if number not in (0, 1):
-        raise InputError(path, f"line {line}: {column} {value!r} is not 0 or 1", stage="manifest")
-    return 1 - number if invert else number
+    number = parse_binary_label(value, path, line, column)
+    return None if number is None else (1 - number if invert else number)
 
 
 def paper_csv_rows(csv_path: str | Path, root: str | Path | None = None, strip_prefix: str | None = None,

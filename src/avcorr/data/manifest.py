@@ -50,19 +50,26 @@ _INT_FIELDS = {"label", "audio_label", "video_label", "sync_label"}
 _FLOAT_FIELDS = {"fake_start_s", "fake_end_s"}
 
 
+def parse_binary_label(raw: str | None, path: str | Path, line: int, column: str) -> int | None:
+    """A 0/1 label cell of a CSV ("1", "0.0", …); empty → None; anything else is a one-line error."""
+    raw = (raw or "").strip()
+    if raw == "":
+        return None
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise InputError(path, f"line {line}: {column} {raw!r} is not 0 or 1", stage="manifest") from None
+    if value not in (0, 1):
+        raise InputError(path, f"line {line}: {column} {raw!r} is not 0 or 1", stage="manifest")
+    return value
+
+
 def _parse(name: str, raw: str | None, path: Path, line: int) -> object:
     raw = (raw or "").strip()
     if name in _INT_FIELDS:
-        if raw == "":
-            if name == "label":
-                raise InputError(path, f"line {line}: label is empty", stage="manifest")
-            return None
-        try:
-            value = int(float(raw))
-        except ValueError:
-            raise InputError(path, f"line {line}: {name} {raw!r} is not 0 or 1", stage="manifest") from None
-        if value not in (0, 1):
-            raise InputError(path, f"line {line}: {name} {raw!r} is not 0 or 1", stage="manifest")
+        value = parse_binary_label(raw, path, line, name)
+        if value is None and name == "label":
+            raise InputError(path, f"line {line}: label is empty", stage="manifest")
         return value
     if name in _FLOAT_FIELDS:
         return float(raw) if raw else None
