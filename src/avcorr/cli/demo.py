@@ -7,7 +7,9 @@ user would run (printed before it runs), so the demo doubles as a tutorial.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+from collections import Counter
 import time
 from pathlib import Path
 from typing import Callable
@@ -30,8 +32,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run synth → forge → prepare → train → evaluate → detect on embedded data, with a report."""
         from avcorr.cli.main import main as run_cli
-
-        import os
 
         n_workers = workers or max(1, os.cpu_count() or 1)
         out.mkdir(parents=True, exist_ok=True)
@@ -92,9 +92,7 @@ def _split(manifest: Path, out: Path, seed: int) -> None:
 
     rows = assign_splits(read_manifest(manifest), test_fraction=0.34, seed=seed, overwrite=True)
     write_manifest(out, rows, relative_to=out.parent)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[f"{r.split}/{'fake' if r.label else 'real'}"] = counts.get(f"{r.split}/{'fake' if r.label else 'real'}", 0) + 1
+    counts = Counter(f"{r.split}/{'fake' if r.label else 'real'}" for r in rows)
     typer.echo("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())), err=True)
 
 

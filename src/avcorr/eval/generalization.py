@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import math
 import os
-import platform
 import re
 import shutil
 import time
@@ -133,21 +131,12 @@ def default_shared_data() -> Path | None:
 
 
 def machine_description() -> dict[str, Any]:
-    """CPU model, cores, torch, GPU; load average (the machine may be shared)."""
-    import torch
+    """The shared machine description, its load average named for when it is taken (the start)."""
+    from avcorr.eval.machine import machine_description as describe
 
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-    return {"cpu": model, "logical_cores": os.cpu_count(), "gpu": gpu, "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform(), "load_average_at_start": load}
+    info = describe()
+    info["load_average_at_start"] = info.pop("load_average_1_5_15")
+    return info
 
 
 class StageClock:
@@ -525,6 +514,8 @@ def run_benchmark(options: BenchOptions, log: Callable[[str], None] = print) -> 
             raise InputError(shared, "no catalog.csv in this folder", stage="bench")
     started = time.perf_counter()
     machine = clock.state.get("machine") or (machine_description() | {"load_average_at_start": None})
+    from avcorr.train.fit import quiet_lightning
+
     quiet_lightning()
 
     stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
@@ -611,17 +602,6 @@ def run_order(seeds: Sequence[int], fams: Sequence[str], variants: Sequence[str]
     return [(index, seed, held, variant) for group in groups for index, seed in enumerate(seeds)
             for held in fams for variant in group]
 
-
-def quiet_lightning() -> None:
-    """Keep a benchmark's log readable: no per-run Lightning banners, tips or known warnings."""
-    import warnings
-
-    import lightning.pytorch  # noqa: F401 (it sets its loggers' levels on import; override after)
-
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for pattern in (".*Total length of .* across ranks is zero.*", ".*LeafSpec.*is deprecated.*", ".*litlogger.*"):
-        warnings.filterwarnings("ignore", message=pattern)
 
 
 def training_losses(work: Path, results: Sequence[RunResult]) -> dict[str, dict[str, dict[str, float | None]]]:

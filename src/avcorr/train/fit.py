@@ -55,17 +55,18 @@ def resolve_strategy(trainer: TrainerConfig, accelerator: str) -> Any:
     return "ddp" if many else "auto"
 
 
-def _quiet_lightning() -> None:
+def quiet_lightning() -> None:
     """Keep Lightning's start-up chatter (device banners, tips, library deprecations) off the
-    terminal: the progress bar and our own summary lines say what a user needs."""
+    terminal: the progress bar and our own summary lines say what a user needs. Lightning sets
+    its loggers' levels when imported, so this runs after the import (at the top of this module)."""
     import logging
     import warnings
 
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning", "pytorch_lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval.*")
-    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    for pattern in (r".*isinstance\(treespec, LeafSpec\).*", r".*smaller than the logging interval.*",
+                    r".*does not have many workers.*", r".*Total length of .* across ranks is zero.*"):
+        warnings.filterwarnings("ignore", message=pattern)
 
 
 def build_trainer(config: ExperimentConfig, run_dir: Path, progress: bool = True,
@@ -74,7 +75,7 @@ def build_trainer(config: ExperimentConfig, run_dir: Path, progress: bool = True
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    _quiet_lightning()
+    quiet_lightning()
     cfg = config.trainer
     accelerator = resolve_accelerator(cfg)
     deterministic: bool | str = cfg.deterministic
