@@ -25,7 +25,7 @@ def _sequence(num_frames: int, rng: np.random.Generator, confidence: float = 0.8
 def test_match_probability_by_hand() -> None:
     p = np.array([[1.0, 0.0], [0.5, 0.5]])
     q = np.array([[0.8, 0.2], [0.2, 0.8]])
-    prior = q.mean(0)  # [0.5, 0.5]
+    # the clip prior q̄ = q.mean(0) = [0.5, 0.5]
     r = np.array([0.8 / 0.5, 0.5 * 0.2 / 0.5 + 0.5 * 0.8 / 0.5])
     np.testing.assert_allclose(match_probability(p, q), r / (1 + r))
     # lips that say nothing (constant q) give exactly chance
