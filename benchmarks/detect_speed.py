@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from avcorr.eval.machine import load_note, machine_description as machine
+from avcorr.bench.machine import load_note, machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -58,7 +58,7 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
     import torch
 
     from avcorr.config import load_experiment_config
-    from avcorr.eval.model_detector import ModelModeDetector
+    from avcorr.detect.model_detector import ModelModeDetector
     from avcorr.models.checkpoint import save_detector
     from avcorr.models.detector import build_detector
 

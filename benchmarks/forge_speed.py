@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from avcorr.eval.machine import load_note, machine_description as machine
+from avcorr.bench.machine import load_note, machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

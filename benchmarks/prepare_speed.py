@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from avcorr.eval.machine import load_note, machine_description as machine
+from avcorr.bench.machine import load_note, machine_description as machine
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("decode", "track", "crop", "features", "audio", "write")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from avcorr.data.manifest import ManifestRow
-    from avcorr.data.prepare import PrepareOptions, prepare_clip, prepare_manifest
+    from avcorr.prepare.pipeline import PrepareOptions, prepare_clip, prepare_manifest
     from avcorr.media.face import FaceTracker, TrackerOptions
 
     catalog = args.data / "catalog.csv"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avcorr.eval.machine import load_note, machine_description as machine
+from avcorr.bench.machine import load_note, machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

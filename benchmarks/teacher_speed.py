@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avcorr.eval.machine import machine_description as machine
+from avcorr.bench.machine import machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -126,7 +126,7 @@ def main() -> int:
     torch.set_num_threads(args.cores)
     from sklearn.metrics import roc_auc_score
 
-    from avcorr.data.prepare import PrepareOptions, prepare_clip
+    from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
     from avcorr.media.face import FaceTracker
     from avcorr.teachers.phonetic.crossval import analyse_landmarks, evaluate_swaps, score_pairs, swap_pairs
     from avcorr.teachers.phonetic.teacher import PhoneticTeacher

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from avcorr.eval.machine import machine_description as machine
+from avcorr.bench.machine import machine_description as machine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from avcorr.eval.report import ReportVideo, collect_evidence
-from avcorr.eval.segments import SegmentOptions, find_segments
+from avcorr.detect.report import ReportVideo, collect_evidence
+from avcorr.detect.segments import SegmentOptions, find_segments
 
 FPS = 25.0
 

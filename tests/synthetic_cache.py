@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from avcorr.data.clip_cache import ClipCache, ClipMeta, ClipRecord
-from avcorr.teachers.correlation import soft_correlation_label
+from avcorr.soft_label import soft_correlation_label
 
 FAKE_METHODS = ("audio-swap", "time-shift", "lip-mismatch")
 _CENTRES = np.linspace(0.0, 1.0, 5)

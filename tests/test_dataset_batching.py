@@ -11,7 +11,7 @@ from avcorr.data.augment import VideoAugment
 from avcorr.data.batching import FrameBudgetBatchSampler
 from avcorr.data.clip_cache import ClipCache, load_clip
 from avcorr.data.dataset import ClipDataset, ClipWindow, collate_clips, list_clips, select_entries
-from avcorr.teachers.correlation import soft_correlation_label
+from avcorr.soft_label import soft_correlation_label
 from avcorr.train.datamodule import split_entries
 from synthetic_cache import SyntheticCacheSpec, write_synthetic_cache
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from avcorr.config import load_experiment_config
-from avcorr.eval.detect import VideoVerdict, report_json
-from avcorr.eval.model_detector import ModelFrameScores, ModelModeDetector
-from avcorr.eval.report import from_verdict, write_report
+from avcorr.detect.pipeline import VideoVerdict, report_json
+from avcorr.detect.model_detector import ModelFrameScores, ModelModeDetector
+from avcorr.detect.report import from_verdict, write_report
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
 

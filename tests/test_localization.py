@@ -12,7 +12,7 @@ from avcorr.data.clip_cache import ClipCache, ClipMeta, ClipRecord
 from avcorr.eval.localization import (
     ClipLocalization, clip_frame_labels, is_partial, localization_metrics, localize_cache, segment_average_precision,
 )
-from avcorr.eval.segments import Segment, SegmentOptions, find_segments
+from avcorr.detect.segments import Segment, SegmentOptions, find_segments
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
 

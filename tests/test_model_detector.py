@@ -7,7 +7,7 @@ import torch
 
 from avcorr.config import load_experiment_config
 from avcorr.data.clip_cache import ClipMeta, ClipRecord
-from avcorr.eval.model_detector import ModelDetector, score_frames, window_bounds, window_weights
+from avcorr.detect.model_detector import ModelDetector, score_frames, window_bounds, window_weights
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avcorr.data import prepare as prep
+from avcorr.prepare import pipeline as prep
 from avcorr.data.clip_cache import ClipCache, load_clip
 from avcorr.data.manifest import ManifestRow, write_manifest
 from avcorr.media.face import FaceTrack, TrackerOptions

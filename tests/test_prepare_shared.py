@@ -6,7 +6,7 @@ import csv
 import numpy as np
 import pytest
 
-from avcorr.data import prepare as prep
+from avcorr.prepare import pipeline as prep
 from avcorr.data.clip_cache import ClipCache, load_clip
 from avcorr.data.manifest import ManifestRow
 from avcorr.media.face import LIPS_OUTER

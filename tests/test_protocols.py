@@ -169,7 +169,7 @@ def test_one_split_trains_and_scores_end_to_end(tmp_path: Path) -> None:
     import json
 
     from avcorr.data.clip_cache import load_clip, save_clip
-    from avcorr.eval.generalization import BenchSize, bench_clips, split_metrics, train_and_score
+    from avcorr.bench.generalization import BenchSize, bench_clips, split_metrics, train_and_score
     from synthetic_cache import SyntheticCacheSpec, write_synthetic_cache
 
     cache = write_synthetic_cache(tmp_path / "cache", SyntheticCacheSpec(num_sources=6, min_frames=30, max_frames=40))
@@ -215,7 +215,7 @@ def test_face_donors_are_read_from_the_forge_log(tmp_path: Path) -> None:
     import json
 
     from avcorr.data.manifest import ManifestRow, write_manifest
-    from avcorr.eval.generalization import face_donors
+    from avcorr.bench.generalization import face_donors
 
     write_manifest(tmp_path / "manifest.csv", [
         ManifestRow("a1", "videos/a1.mp4", 0, source_id="alice"), ManifestRow("b1", "videos/b1.mp4", 0, source_id="bob"),

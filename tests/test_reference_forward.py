@@ -15,7 +15,7 @@ import torch
 from avcorr.cli.main import main
 from avcorr.losses import distillation_loss, joint_modal_loss
 from avcorr.models.checkpoint import load_detector
-from avcorr.teachers.correlation import soft_correlation_label
+from avcorr.soft_label import soft_correlation_label
 from avcorr.teachers.deep_avsr import AudioNet, VideoNet
 
 ATOL = 1e-4

@@ -6,7 +6,7 @@ import re
 import cv2
 import numpy as np
 
-from avcorr.eval.report import curves_png, pick_suspicious_frames, png_data_uri, render_report, write_report
+from avcorr.detect.report import curves_png, pick_suspicious_frames, png_data_uri, render_report, write_report
 from report_fixtures import clean_video, failed_video, forged_video
 
 
@@ -67,7 +67,7 @@ def test_render_empty_batch():
 
 
 def test_scenes_come_from_the_video_with_the_face_boxed(tmp_path):
-    from avcorr.eval.report import FrameEvidence, add_scenes, jpeg_data_uri
+    from avcorr.detect.report import FrameEvidence, add_scenes, jpeg_data_uri
     from avcorr.media.encode import write_video
 
     frames = np.zeros((20, 64, 96, 3), np.uint8)

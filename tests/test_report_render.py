@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from avcorr.eval.report import write_report
+from avcorr.detect.report import write_report
 from report_fixtures import clean_video, failed_video, forged_video
 
 PROBE = """<script>

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avcorr.eval.segments import (
+from avcorr.detect.segments import (
     Segment, SegmentOptions, find_segments, interval_iou, runs_of, segment_mask, smooth_scores,
 )
 

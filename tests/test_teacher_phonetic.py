@@ -162,7 +162,7 @@ def test_teacher_posteriors_on_a_record() -> None:
 def test_prepare_caches_phonetic_labels(shared_data: Path) -> None:
     """prepare_clip with the phonetic teacher: the GRID name's sentence is force-aligned and the
     posteriors and y_t land in the record."""
-    from avcorr.data.prepare import PrepareOptions, prepare_clip
+    from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
 
     clip = sorted((shared_data / "clips").glob("*GRID*bbaf2n*"))[0]
     teacher = get_teacher("phonetic")

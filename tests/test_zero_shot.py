@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avcorr.eval.detect import SCHEMA_VERSION, VideoVerdict, ZeroShotDetector, report_json
+from avcorr.detect.pipeline import SCHEMA_VERSION, VideoVerdict, ZeroShotDetector, report_json
 from avcorr.teachers.zero_shot import ZeroShotOptions, fake_probability, match_probability, offset_pair, zero_shot
 
 SCHEMA = Path(__file__).resolve().parents[1] / "src" / "avcorr" / "schemas" / "detect.schema.json"

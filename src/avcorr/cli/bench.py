@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         and tests on unseen real clips + the held-out family. Writes ROC-AUC, AP and EER per
         held-out family and their mean (± std over seeds) as JSON and markdown.
         """
-        from avcorr.eval.generalization import BenchOptions, run_benchmark
+        from avcorr.bench.generalization import BenchOptions, run_benchmark
 
         options = BenchOptions(
             size=size,

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """Score each video's probability of being a cross-modal fake. Failing files are listed, the rest go on."""
         from avcorr.cli.common import progress
         from avcorr.errors import ConfigError
-        from avcorr.eval.detect import VideoVerdict, ZeroShotDetector, detect_videos, report_json
+        from avcorr.detect.pipeline import VideoVerdict, ZeroShotDetector, detect_videos, report_json
 
         if zero_shot == (checkpoint is not None):
             raise ConfigError("choose one detector: --checkpoint RUN (a trained model) or --zero-shot (no trained model needed)")
@@ -39,8 +39,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--threshold must lie in [0, 1]")
         evidence = 4 if report is not None else 0
         if checkpoint is not None:
-            from avcorr.data.prepare import load_teacher
-            from avcorr.eval.model_detector import ModelModeDetector
+            from avcorr.prepare.pipeline import load_teacher
+            from avcorr.detect.model_detector import ModelModeDetector
 
             detector = ModelModeDetector(checkpoint, threshold=threshold, device=device, teacher=load_teacher(teacher),
                                          max_frames=max_frames, evidence_frames=evidence)
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
                                  audio_paths=[audio] if audio is not None else None)
         verdicts += [VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty]
         if report is not None:
-            from avcorr.eval.report import add_scenes, from_verdict, write_report
+            from avcorr.detect.report import add_scenes, from_verdict, write_report
 
             for verdict in verdicts:
                 if verdict.evidence:

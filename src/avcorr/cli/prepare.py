@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         Exits 1 when any clip failed (each is listed with its stage and reason in CACHE/failures.csv).
         """
         from avcorr.cli.common import print_json, progress
-        from avcorr.data.prepare import PrepareOptions, parse_shard, prepare_manifest
+        from avcorr.prepare.pipeline import PrepareOptions, parse_shard, prepare_manifest
 
         rows = load_any_manifest(manifest, root)
         options = PrepareOptions(face_size=face_size, mouth_size=mouth_size, max_frames=max_frames or None)

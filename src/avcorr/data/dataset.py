@@ -187,7 +187,7 @@ def _frame_labels(arrays: dict[str, np.ndarray], meta: ClipMeta, total: int) -> 
 
 def _soft_label(arrays: dict[str, np.ndarray], total: int, divergence: str) -> np.ndarray:
     """The cached y_t, else y_t from the cached teacher posteriors, else NaN (no teacher ran)."""
-    from avcorr.teachers.correlation import cached_soft_label
+    from avcorr.soft_label import cached_soft_label
 
     label = cached_soft_label(arrays, divergence)  # type: ignore[arg-type]
     return label if label is not None else np.full(total, np.nan, dtype=np.float32)

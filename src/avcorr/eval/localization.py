@@ -4,7 +4,7 @@ Clips forged with ``forge --partial`` are real except for one window, and the ca
 frames are manipulated (``frame_labels``, or ``meta.fake_window`` in seconds). Two measures:
 
 - frame-level ROC-AUC: every frame of every such clip is one sample, its fake probability the score;
-- segment AP at IoU 0.5: the suspicious segments of :mod:`avcorr.eval.segments` are detections,
+- segment AP at IoU 0.5: the suspicious segments of :mod:`avcorr.detect.segments` are detections,
   the true fake windows are the objects. Detections of all clips are ranked by their score; one is a
   true positive when it overlaps a not yet matched true window of its clip with IoU ≥ 0.5 (greedy, as
   in ActivityNet); AP is the area under the precision envelope of that ranking.
@@ -21,7 +21,7 @@ import numpy as np
 from avcorr.data.clip_cache import ClipCache, load_clip
 from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.metrics import average_precision, roc_auc
-from avcorr.eval.segments import Segment, SegmentOptions, find_segments, interval_iou, runs_of, segment_mask
+from avcorr.detect.segments import Segment, SegmentOptions, find_segments, interval_iou, runs_of, segment_mask
 
 IOU_THRESHOLD = 0.5
 
@@ -154,7 +154,7 @@ def localize_cache(checkpoint: str | Path, data_dir: str | Path, split: str = "t
     positive. Returns the result and the clips that could not be read."""
     from avcorr.cli.common import progress as progress_bar
     from avcorr.data.dataset import list_clips
-    from avcorr.eval.model_detector import ModelDetector
+    from avcorr.detect.model_detector import ModelDetector
 
     data_path = Path(data_dir)
     if not data_path.is_dir():

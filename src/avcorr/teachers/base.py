@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from avcorr.teachers.correlation import Divergence, soft_correlation_label
+from avcorr.soft_label import Divergence, soft_correlation_label
 
 if TYPE_CHECKING:  # media is a heavier import; teachers only need the clip's fields
     from avcorr.data.clip_cache import ClipRecord

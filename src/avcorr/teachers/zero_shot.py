@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avcorr.teachers.correlation import soft_correlation_label
+from avcorr.soft_label import soft_correlation_label
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def clip_labels(path: str | Path, audio, num_frames: int, fps: float, recognizer
 
 def track_landmarks(video_path: str | Path, audio_path: str | Path | None = None, tracker=None):
     """Decode a clip and follow its main face: ``(MediaClip, landmarks (T, 478, 3), found (T,))``."""
-    from avcorr.data.prepare import PrepareOptions, prepare_clip
+    from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
 
     prepared = prepare_clip(video_path, audio_path, PrepareOptions(store_stft=False, store_mouth=False), tracker=tracker)
     return prepared.media, prepared.record.arrays["landmarks"], prepared.record.arrays["face_found"]

@@ -132,7 +132,7 @@ def default_shared_data() -> Path | None:
 
 def machine_description() -> dict[str, Any]:
     """The shared machine description, its load average named for when it is taken (the start)."""
-    from avcorr.eval.machine import machine_description as describe
+    from avcorr.bench.machine import machine_description as describe
 
     info = describe()
     info["load_average_at_start"] = info.pop("load_average_1_5_15")
@@ -237,7 +237,7 @@ def forge_sources(work: Path, size: BenchSize, forge_seed: int, log: Callable[[s
 def prepare_forged(work: Path, size: BenchSize, workers: int, log: Callable[[str], None]) -> dict[str, Any]:
     """The clip cache with the phonetic teacher → ``work/cache`` (prepare skips what is done)."""
     from avcorr.data.manifest import read_manifest
-    from avcorr.data.prepare import PrepareOptions, prepare_manifest
+    from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
 
     rows = read_manifest(work / "forged" / "manifest.csv")
     log(f"prepare: {len(rows)} clips with the phonetic teacher on {workers} worker(s)")

@@ -22,7 +22,7 @@ from avcorr.data.clip_cache import ClipRecord
 from avcorr.errors import InputError
 
 if TYPE_CHECKING:
-    from avcorr.eval.segments import SegmentOptions
+    from avcorr.detect.segments import SegmentOptions
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_OVERLAP_FRAMES = 25
@@ -98,7 +98,7 @@ def score_frames(model: torch.nn.Module, frames: np.ndarray, mfcc: np.ndarray, m
 def teacher_correlation(record: ClipRecord, divergence: str = "js") -> np.ndarray | None:
     """The teachers' y_t of a record: its cached ``soft_label``, else one derived from the cached
     posteriors; None when no teacher ran."""
-    from avcorr.teachers.correlation import cached_soft_label
+    from avcorr.soft_label import cached_soft_label
 
     return cached_soft_label(record.arrays, divergence)  # type: ignore[arg-type]
 
@@ -150,7 +150,7 @@ class ModelModeDetector:
     def __init__(self, checkpoint: str | Path, threshold: float = DEFAULT_THRESHOLD, device: str = "cpu",
                  teacher: object | None = None, segment_options: "SegmentOptions | None" = None,
                  max_frames: int | None = 1500, evidence_frames: int = 0) -> None:
-        from avcorr.eval.segments import SegmentOptions
+        from avcorr.detect.segments import SegmentOptions
 
         self.scorer = ModelDetector(checkpoint, device=device)
         self.threshold = threshold
@@ -161,7 +161,7 @@ class ModelModeDetector:
         self._tracker = None
 
     def detect(self, path: str | Path, audio_path: str | Path | None = None):  # -> VideoVerdict
-        from avcorr.data.prepare import PrepareOptions, prepare_clip
+        from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
         from avcorr.media.face import FaceTracker
 
         if self._tracker is None:
@@ -181,7 +181,7 @@ class ModelModeDetector:
             **({"teacher": getattr(self.teacher, "name", "")} if self.teacher is not None else {}),
         })
         if self.evidence_frames:
-            from avcorr.eval.report import collect_evidence
+            from avcorr.detect.report import collect_evidence
 
             verdict.evidence = collect_evidence(prepared.record.arrays, scores.fake_probability, verdict.fps,
                                                 self.evidence_frames)
@@ -191,8 +191,8 @@ class ModelModeDetector:
                             audio_path: str | Path | None = None):  # -> VideoVerdict
         """The verdict (score = mean frame probability; ``fake`` at or above the threshold) with
         per-frame values and suspicious segments."""
-        from avcorr.eval.detect import FrameScore, VideoVerdict
-        from avcorr.eval.segments import find_segments
+        from avcorr.detect.pipeline import FrameScore, VideoVerdict
+        from avcorr.detect.segments import find_segments
 
         teacher = scores.teacher_correlation
         frames = [FrameScore(t=round(t / fps, 4), correlation=float(scores.correlation[t]),

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from avcorr.eval.segments import Segment, smooth_scores
+from avcorr.detect.segments import Segment, smooth_scores
 
 REPORT_NAME = "index.html"
 LIMITS_NOTE = (
@@ -73,7 +73,7 @@ _SHOWN_DETAILS = ("checkpoint", "teacher", "face_found_fraction", "mean_correlat
 
 
 def from_verdict(verdict: Any) -> ReportVideo:
-    """The report's view of a :class:`avcorr.eval.detect.VideoVerdict` (and of the evidence frames a
+    """The report's view of a :class:`avcorr.detect.pipeline.VideoVerdict` (and of the evidence frames a
     detector kept on it, ``verdict.evidence``)."""
     if verdict.error is not None or verdict.score is None:
         return ReportVideo(path=verdict.path, verdict="error", mode=verdict.mode, error=verdict.error or "no score")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 import numpy as np
 
 from avcorr.errors import AvcorrError
-from avcorr.eval.segments import Segment, SegmentOptions, find_segments
+from avcorr.detect.segments import Segment, SegmentOptions, find_segments
 
 SCHEMA_VERSION = 1
 
@@ -53,7 +53,7 @@ class VideoVerdict:
     error: str | None = None
     audio_path: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    # Face/mouth crops of the most suspicious frames (avcorr.eval.report.FrameEvidence), kept for
+    # Face/mouth crops of the most suspicious frames (avcorr.detect.report.FrameEvidence), kept for
     # the HTML report only when asked for; never part of the JSON.
     evidence: list[Any] = field(default_factory=list, repr=False)
 
@@ -130,7 +130,7 @@ class ZeroShotDetector:
         self._tracker = None
 
     def detect(self, path: str | Path, audio_path: str | Path | None = None) -> VideoVerdict:
-        from avcorr.data.prepare import PrepareOptions, prepare_clip
+        from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
         from avcorr.media.face import FaceTracker
 
         if self._tracker is None:
@@ -144,7 +144,7 @@ class ZeroShotDetector:
                                 "face_found_fraction": prepared.record.meta.extra.get("face_found_fraction"),
                                 "start_s": prepared.record.meta.extra.get("start_s", 0.0)})
         if self.evidence_frames:
-            from avcorr.eval.report import collect_evidence
+            from avcorr.detect.report import collect_evidence
 
             fake = np.array([np.nan if f.fake_probability is None else f.fake_probability for f in verdict.frames])
             verdict.evidence = collect_evidence(prepared.record.arrays, fake, prepared.media.fps, self.evidence_frames)

@@ -259,7 +259,7 @@ def _cut_track(track: FaceTrack, start: int) -> FaceTrack:
 def _apply_teacher(teacher: Any, media: MediaClip, record: ClipRecord, divergence: str) -> None:
     import torch
 
-    from avcorr.teachers.correlation import soft_correlation_label
+    from avcorr.soft_label import soft_correlation_label
 
     out = teacher.posteriors(media, record)
     audio_post, visual_post = (out.audio, out.visual) if hasattr(out, "audio") else out

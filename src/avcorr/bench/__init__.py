@@ -1,0 +1,1 @@
+"""Benchmarks: generalization on own forgeries, the wild benchmark on genuine forgeries, the machine description."""

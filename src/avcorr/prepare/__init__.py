@@ -1,0 +1,1 @@
+"""Prepare: raw videos → the clip cache (decode, track, crop, features, teacher posteriors)."""

@@ -1,0 +1,59 @@
+"""Small runtime helpers every layer may use: the device resolver, the stage timer, plain JSON.
+
+A leaf module (numpy and torch only), so the one way of doing each of these lives below all the
+layers that need it.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from typing import Any, Iterator
+
+import numpy as np
+
+
+def resolve_device(device: str = "auto") -> "torch.device":  # noqa: F821 - torch imported lazily
+    """``auto`` → CUDA when available, else CPU; any other name as torch spells it (``cpu``, ``cuda:1``)."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class StageTimer:
+    """Wall seconds spent per named stage, summed over repeated entries.
+
+    ``with timer("decode"): ...`` times a block; ``timer.add(stage, started)`` adds the time since a
+    ``time.perf_counter()`` reading.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, started: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(stage, started)
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays, tuples and non-finite floats made JSON-plain (NaN, ±inf → None)."""
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain_json(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
