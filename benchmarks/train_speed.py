@@ -11,10 +11,20 @@ benchmarks/results/train_speed[_TAG].{json,md}.
 
     .venv/bin/python benchmarks/train_speed.py           # 2 warm-up + 5 timed steps each
     .venv/bin/python benchmarks/train_speed.py --quick   # 1 warm-up + 2 timed steps each
+
+``--compare-precision`` instead measures float32 against bf16-mixed (Lightning's CPU autocast),
+optionally with the visual 2-D convs in channels-last layout, side by side in one run at one
+config (paper by default): one model per variant from the same initial weights, the same batch,
+the variants' steps interleaved (the order reversed every round, so a change of machine load
+hits them all alike). The result is added to train_speed.{json,md} as a section of its own; the
+per-config table there is kept:
+
+    .venv/bin/python benchmarks/train_speed.py --compare-precision --warmup 1 --steps 3
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -120,6 +130,121 @@ def bench_one(config_name: str, device_name: str, warmup: int, steps: int, cpu_b
     return result
 
 
+#: Variants of --compare-precision: name → (Lightning precision, visual 2-D convs channels-last).
+PRECISION_VARIANTS = {"fp32": ("32-true", False), "bf16": ("bf16-mixed", False),
+                      "fp32-cl": ("32-true", True), "bf16-cl": ("bf16-mixed", True)}
+
+
+def _load_average() -> list[float] | None:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def bench_precisions(config_name: str, variants: list[str], warmup: int, steps: int, batch_frames: int,
+                     clip_frames: int) -> dict:
+    """Training and inference frames/s of each variant (see PRECISION_VARIANTS) on the CPU,
+    interleaved step by step on one shared batch; medians of ``steps`` timed steps each."""
+    import torch
+    from lightning.pytorch.plugins.precision import MixedPrecision
+
+    from avcorr.config import load_experiment_config
+    from avcorr.losses import compute_losses
+    from avcorr.models.detector import build_detector
+    from avcorr.train.task import use_channels_last
+
+    config = load_experiment_config(config_name)
+    device = torch.device("cpu")
+    num_frames = min(clip_frames, batch_frames)
+    num_clips = max(1, batch_frames // num_frames)
+    batch = synthetic_batch(num_clips, num_frames, config.model.visual.frame_size, device)
+    cases = {}
+    for name in variants:
+        precision, channels_last = PRECISION_VARIANTS[name]
+        torch.manual_seed(0)  # the same initial weights for every variant
+        model = build_detector(config.model)
+        if channels_last:
+            use_channels_last(model)
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.optim.lr)
+        # Lightning's own autocast context for the precision (what a training step runs in)
+        context = MixedPrecision("bf16-mixed", "cpu").forward_context if precision == "bf16-mixed" else None
+        cases[name] = (model, optimizer, context)
+
+    def train_step(name: str) -> None:
+        model, optimizer, context = cases[name]
+        optimizer.zero_grad(set_to_none=True)
+        with context() if context else contextlib.nullcontext():
+            output = model(batch["mfcc"], batch["frames"])
+            terms = compute_losses(output, batch["frame_labels"], batch["soft_label"], batch["clip_label"], config.loss)
+        terms.total.backward()
+        optimizer.step()
+
+    @torch.no_grad()
+    def infer_step(name: str) -> None:
+        model, _, context = cases[name]
+        with context() if context else contextlib.nullcontext():
+            model(batch["mfcc"], batch["frames"]).fake_probability.sum().item()
+
+    def interleaved(step, training: bool) -> dict[str, list[float]]:
+        for model, _, _ in cases.values():
+            model.train(training)
+        for _ in range(warmup):
+            for name in variants:
+                step(name)
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        for round_index in range(steps):
+            for name in (variants if round_index % 2 == 0 else variants[::-1]):
+                start = time.perf_counter()
+                step(name)
+                times[name].append(time.perf_counter() - start)
+        return times
+
+    load_before = _load_average()
+    started = time.perf_counter()
+    train_times = interleaved(train_step, True)
+    infer_times = interleaved(infer_step, False)
+    frames = num_clips * num_frames
+    rows = []
+    for name in variants:
+        precision, channels_last = PRECISION_VARIANTS[name]
+        train_s, infer_s = statistics.median(train_times[name]), statistics.median(infer_times[name])
+        rows.append({"variant": name, "precision": precision, "channels_last": channels_last,
+                     "train_step_s": round(train_s, 4), "train_frames_per_s": round(frames / train_s, 1),
+                     "train_steps_s": [round(t, 3) for t in train_times[name]],
+                     "infer_step_s": round(infer_s, 4), "infer_frames_per_s": round(frames / infer_s, 1),
+                     "infer_steps_s": [round(t, 3) for t in infer_times[name]]})
+    base = next((r for r in rows if r["variant"] == "fp32"), rows[0])
+    for row in rows:
+        row["train_speedup"] = round(row["train_frames_per_s"] / base["train_frames_per_s"], 2)
+        row["infer_speedup"] = round(row["infer_frames_per_s"] / base["infer_frames_per_s"], 2)
+    return {"config": config_name, "device": "cpu", "frame_size": config.model.visual.frame_size,
+            "parameters_m": round(sum(p.numel() for p in cases[variants[0]][0].parameters()) / 1e6, 2),
+            "batch_clips": num_clips, "clip_frames": num_frames, "batch_frames": frames,
+            "warmup": warmup, "steps": steps, "torch_threads": torch.get_num_threads(),
+            "load_average_before": load_before, "load_average_after": _load_average(),
+            "wall_s": round(time.perf_counter() - started, 1), "variants": rows}
+
+
+def precision_section(comparison: dict) -> list[str]:
+    """The markdown section of a --compare-precision result."""
+    c = comparison
+    lines = [
+        "", f"## float32 vs bf16-mixed on the CPU ({c['config']} config)", "",
+        f"{c['parameters_m']} M parameters, {c['frame_size']} px, batch {c['batch_clips']} × {c['clip_frames']} frames, "
+        f"{c['torch_threads']} torch threads; {c['warmup']} warm-up + {c['steps']} timed steps per variant, interleaved "
+        f"(median); load average (1, 5, 15 min) {c['load_average_before']} before, {c['load_average_after']} after; "
+        f"{c['wall_s']} s in all. Command: `{c.get('command', '')}`.", "",
+        "| variant | precision | channels-last | train frames/s | train step (s) | train × fp32 | "
+        "inference frames/s | inference × fp32 | train steps (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in c["variants"]:
+        lines.append(f"| {r['variant']} | {r['precision']} | {'yes' if r['channels_last'] else 'no'} | "
+                     f"{r['train_frames_per_s']} | {r['train_step_s']} | {r['train_speedup']} | "
+                     f"{r['infer_frames_per_s']} | {r['infer_speedup']} | {', '.join(map(str, r['train_steps_s']))} |")
+    if c.get("note"):
+        lines += ["", c["note"]]
+    return lines
+
+
 def write_results(payload: dict, tag: str) -> tuple[Path, Path]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "train_speed" + (f"_{tag}" if tag else "")
@@ -138,6 +263,8 @@ def write_results(payload: dict, tag: str) -> tuple[Path, Path]:
         lines.append(f"| {r['config']} | {r['device']} | {r['precision']} | {r['parameters_m']} | "
                      f"{r['batch_clips']} × {r['clip_frames']} | {r['train_frames_per_s']} | {r['train_step_s']} | "
                      f"{r['infer_frames_per_s']} |")
+    if payload.get("precision_comparison"):
+        lines += precision_section(payload["precision_comparison"])
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path
 
@@ -154,7 +281,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-batch-frames", type=int, default=200)
     parser.add_argument("--clip-frames", type=int, default=100, help="frames per clip in the batch (4 s)")
     parser.add_argument("--tag", default=None, help="results file suffix (default: quick when --quick)")
+    parser.add_argument("--compare-precision", action="store_true",
+                        help="measure fp32 vs bf16-mixed side by side on the CPU and add it to the results")
+    parser.add_argument("--compare-config", default="paper")
+    parser.add_argument("--compare-variants", nargs="+", default=["fp32", "bf16", "bf16-cl"],
+                        choices=sorted(PRECISION_VARIANTS))
+    parser.add_argument("--compare-batch-frames", type=int, default=100)
     args = parser.parse_args(argv)
+    command = "python benchmarks/train_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    tag = args.tag if args.tag is not None else ("quick" if args.quick else "")
+    existing_path = RESULTS / ("train_speed" + (f"_{tag}" if tag else "") + ".json")
+    existing = json.loads(existing_path.read_text()) if existing_path.exists() else None
+    if args.compare_precision:
+        steps = args.steps or (2 if args.quick else 3)
+        warmup = args.warmup if args.warmup is not None else 1
+        comparison = bench_precisions(args.compare_config, args.compare_variants, warmup, steps,
+                                      args.compare_batch_frames, args.clip_frames)
+        comparison["command"] = command.strip()
+        comparison["machine"] = machine()
+        print(json.dumps(comparison), flush=True)
+        if existing is None:
+            existing = {"machine": machine(), "command": "", "note": "", "results": []}
+        existing["precision_comparison"] = comparison
+        for path in write_results(existing, tag):
+            print(f"wrote {path}")
+        return 0
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     steps = args.steps or (2 if args.quick else 5)
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
@@ -167,12 +318,13 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
     payload = {
         "machine": {**machine(), "load_average_before": load_before},
-        "command": "python benchmarks/train_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
         "note": ("Synthetic batches; median of the timed steps. CPU timings on a machine shared with other "
                  "jobs are pessimistic: see the load average."),
         "results": results,
     }
-    tag = args.tag if args.tag is not None else ("quick" if args.quick else "")
+    if existing and existing.get("precision_comparison"):  # measured by another run: kept
+        payload["precision_comparison"] = existing["precision_comparison"]
     for path in write_results(payload, tag):
         print(f"wrote {path}")
     return 0

@@ -11,8 +11,9 @@ import torch
 
 from avcorr.config import load_experiment_config
 from avcorr.detect.pipeline import VideoVerdict, report_json
-from avcorr.detect.model_detector import ModelFrameScores, ModelModeDetector
+from avcorr.detect.model_detector import ModelModeDetector
 from avcorr.detect.report import from_verdict, write_report
+from avcorr.eval.scoring import ModelFrameScores
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
 
@@ -46,8 +47,10 @@ def test_verdict_from_scores(tiny_run):
     video = document["videos"][0]
     assert video["segments"][0]["start_s"] == pytest.approx(1.6) and video["segments"][0]["end_s"] == pytest.approx(2.8)
     assert "evidence" not in video
+    assert video["band"] == "fake" and video["threshold"] == 0.4 and video["calibration"] == "user threshold"
     lenient = ModelModeDetector(tiny_run, threshold=0.5).verdict_from_scores("clip.mp4", scores_with_window(), 25.0)
-    assert lenient.verdict == "real" and len(lenient.segments) == 1  # a local window does not flip the mean
+    # a local window does not flip the mean
+    assert lenient.verdict == "no evidence of manipulation" and len(lenient.segments) == 1
 
 
 def test_report_view_of_verdicts(tiny_run, tmp_path):
@@ -90,7 +93,7 @@ def test_cli_model_mode_json_and_report(tiny_run, shared_data, tmp_path, capsys)
     assert [Path(v["path"]).name for v in videos] == [clips[0].name, "clip.mpg", "broken.mp4", "empty"]
     good = videos[0]
     assert good["mode"] == "model" and good["details"]["threshold"] == 0.3
-    assert good["verdict"] == ("fake" if good["score"] >= 0.3 else "real")
+    assert good["verdict"] == good["band"] == ("fake" if good["score"] >= 0.3 else "no evidence of manipulation")
     assert all(0 <= f["fake_probability"] <= 1 and 0 <= f["correlation"] <= 1 for f in good["frames"])
     assert videos[2]["error"] and videos[3]["error"].endswith("no video files in this folder")
     assert good["details"]["timings_s"]["model"] > 0

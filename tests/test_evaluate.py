@@ -1,4 +1,4 @@
-"""Evaluation plumbing with an untrained tiny detector: chunking, scores, failures, CLI."""
+"""Evaluation plumbing with an untrained tiny detector: windows, scores, failures, CLI."""
 from __future__ import annotations
 
 import csv
@@ -13,7 +13,8 @@ from avcorr.cli.main import main
 from avcorr.config import load_experiment_config
 from avcorr.data.clip_cache import ClipCache
 from avcorr.errors import InputError
-from avcorr.eval.evaluate import clip_frame_outputs, evaluate_cache, load_run
+from avcorr.data.dataset import list_clips
+from avcorr.eval.evaluate import evaluate_cache, load_run, score_clips
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
 from synthetic_cache import SyntheticCacheSpec, write_synthetic_cache
@@ -35,20 +36,19 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
-def test_long_clips_run_in_chunks_that_cover_every_frame(run_dir: Path) -> None:
-    model, config = load_run(run_dir)
-    rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (70, 32, 32), dtype=np.uint8)
-    mfcc = rng.normal(size=(280, 13)).astype(np.float32)
-    chunked = clip_frame_outputs(model, frames, mfcc, max_clip_frames=30)  # chunks of 23, 24, 23 frames
-    assert chunked.fake_prob.shape == (70,) and chunked.correlation.shape == (70,)
-    assert np.all((chunked.fake_prob >= 0) & (chunked.fake_prob <= 1))
-    assert np.all((chunked.correlation >= 0) & (chunked.correlation <= 1))
-    first = clip_frame_outputs(model, frames[:23], mfcc[:92])
-    assert np.allclose(chunked.fake_prob[:23], first.fake_prob, atol=1e-5)
-    assert chunked.score == pytest.approx(float(chunked.fake_prob.mean()))
-    with pytest.raises(ValueError):
-        clip_frame_outputs(model, frames, mfcc[:100])
+def test_long_clips_are_scored_on_every_frame(run_dir: Path, cache_dir: Path) -> None:
+    model, config = load_run(run_dir)  # max_clip_frames 30; the clips have 40–80 frames
+    entries = list_clips(ClipCache(cache_dir))[:4]
+    clips, failures = score_clips(model, entries, config.model.visual.frame_size, config.data.max_clip_frames,
+                                  keep_outputs=True)
+    assert not failures and [c.num_frames for c in clips] == [e.num_frames for e in entries]
+    for clip in clips:
+        probability = clip.outputs.fake_probability
+        assert probability.shape == clip.outputs.correlation.shape == (clip.num_frames,)
+        assert np.all((probability >= 0) & (probability <= 1))
+        assert clip.score == pytest.approx(float(probability.mean()))
+        assert clip.mean_correlation == pytest.approx(float(clip.outputs.correlation.mean()))
+    assert score_clips(model, entries[:1], 32, 30)[0][0].outputs is None
 
 
 def test_evaluate_scores_every_test_clip(run_dir: Path, cache_dir: Path) -> None:

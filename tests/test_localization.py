@@ -9,7 +9,7 @@ import torch
 
 from avcorr.config import load_experiment_config
 from avcorr.data.clip_cache import ClipCache, ClipMeta, ClipRecord
-from avcorr.eval.localization import (
+from avcorr.detect.localization import (
     ClipLocalization, clip_frame_labels, is_partial, localization_metrics, localize_cache, segment_average_precision,
 )
 from avcorr.detect.segments import Segment, SegmentOptions, find_segments

@@ -20,6 +20,7 @@ def tracker():
     t.close()
 
 
+@pytest.mark.shared
 def test_track_finds_the_face_and_crops_are_centred(shared_data, tracker):
     clip = read_media(shared_data / GRID)
     track = tracker.track(clip.frames)
@@ -42,6 +43,7 @@ def test_track_finds_the_face_and_crops_are_centred(shared_data, tracker):
     assert mouths.shape == (t, 96, 96)
 
 
+@pytest.mark.shared
 def test_main_face_is_the_large_one_when_two_appear(shared_data, tracker):
     clip = read_media(shared_data / PORTRAIT, max_frames=30)
     frames = clip.frames  # 512 x 512
@@ -56,6 +58,7 @@ def test_main_face_is_the_large_one_when_two_appear(shared_data, tracker):
     assert track.found_fraction >= 0.95
 
 
+@pytest.mark.shared
 def test_main_face_is_the_talking_one_among_equals(shared_data, tracker):
     clip = read_media(shared_data / PORTRAIT, max_frames=50)
     frames = clip.frames[:, ::2, ::2]  # 256 x 256
@@ -67,6 +70,7 @@ def test_main_face_is_the_talking_one_among_equals(shared_data, tracker):
     assert (centre_x > 256).all()
 
 
+@pytest.mark.shared
 def test_4k_frames_track(shared_data, tracker):
     import cv2
 

@@ -1,4 +1,5 @@
-"""Model-mode scoring of prepared clips: windows, blending, teacher y_t, run-folder loading."""
+"""Model-mode scoring of prepared clips: run-folder loading, teacher y_t, input checks (the windows
+themselves are tested in test_scoring.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,27 +8,10 @@ import torch
 
 from avcorr.config import load_experiment_config
 from avcorr.data.clip_cache import ClipMeta, ClipRecord
-from avcorr.detect.model_detector import ModelDetector, score_frames, window_bounds, window_weights
+from avcorr.detect.model_detector import ModelDetector
+from avcorr.errors import InputError
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
-
-
-@pytest.mark.parametrize("num_frames, max_frames, overlap", [(10, 100, 5), (100, 100, 5), (101, 40, 10),
-                                                              (250, 100, 25), (1000, 64, 30)])
-def test_windows_cover_the_clip_with_overlap(num_frames, max_frames, overlap):
-    bounds = window_bounds(num_frames, max_frames, overlap)
-    assert bounds[0][0] == 0 and bounds[-1][1] == num_frames
-    assert all(stop - start <= max_frames for start, stop in bounds)
-    for (s0, e0), (s1, e1) in zip(bounds, bounds[1:]):
-        assert s0 < s1 and e0 - s1 >= min(overlap, max_frames // 2)
-    assert window_bounds(0, 10) == [] and window_bounds(7, None) == [(0, 7)]
-
-
-def test_window_weights_ramp_only_at_inner_edges():
-    w = window_weights(10, 3, at_start=False, at_end=True)
-    np.testing.assert_allclose(w, [0.25, 0.5, 0.75, 1, 1, 1, 1, 1, 1, 1])
-    np.testing.assert_allclose(window_weights(6, 3, at_start=True, at_end=True), 1.0)
-    assert window_weights(10, 3, at_start=True, at_end=False)[-1] == pytest.approx(0.25)
 
 
 @pytest.fixture(scope="module")
@@ -68,21 +52,16 @@ def test_short_clip_matches_one_forward_pass(tiny_run):
     assert scores.teacher_correlation is None
 
 
-def test_long_clip_runs_in_windows(tiny_run):
-    _, model, config = tiny_run
-    size = config.model.visual.frame_size
-    rng = np.random.default_rng(2)
-    frames = rng.integers(0, 255, (70, size, size), dtype=np.uint8)
-    mfcc = rng.normal(size=(280, 13)).astype(np.float32)
-    prob, corr = score_frames(model, frames, mfcc, max_clip_frames=30, overlap_frames=8)
-    assert prob.shape == corr.shape == (70,)
-    assert np.all((prob >= 0) & (prob <= 1)) and np.all((corr >= 0) & (corr <= 1))
-    # The first frames are seen by the first window only: they equal that window's own outputs.
-    with torch.no_grad():
-        first = model(torch.from_numpy(mfcc[:120])[None], torch.from_numpy(frames[:30])[None])
-    np.testing.assert_allclose(prob[:10], first.fake_probability[0, :10].numpy(), atol=1e-5)
-    with pytest.raises(ValueError):
-        score_frames(model, frames, mfcc[:100])
+def test_clip_without_frames_or_mismatched_mfcc_is_an_input_error(tiny_run):
+    run, _, _ = tiny_run
+    detector = ModelDetector(run)
+    record = _record(10)
+    record.arrays["mfcc"] = record.arrays["mfcc"][:30]
+    with pytest.raises(InputError, match="mfcc has 30 rows for 10 frames"):
+        detector.score_record(record)
+    del record.arrays["frames"]
+    with pytest.raises(InputError, match="no frames"):
+        detector.score_record(record)
 
 
 def test_teacher_correlation_from_posteriors(tiny_run):

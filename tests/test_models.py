@@ -94,3 +94,70 @@ def test_converter_refuses_pickled_code(tmp_path: Path, capsys: pytest.CaptureFi
     captured = capsys.readouterr()
     assert "this must never run" not in captured.out
     assert "weights-only" in captured.err
+
+
+def test_forward_is_the_head_of_the_features() -> None:
+    cfg = load_experiment_config("tiny").model
+    model = build_detector(cfg).eval()
+    inputs = _inputs(2, 6, cfg.visual.frame_size, seed=3)
+    with torch.no_grad():
+        whole = model(*inputs)
+        features = model.forward_features(*inputs)
+        parts = model.forward_head(features)
+    for name in ("frame_logits", "audio", "visual", "correlation", "audio_embedding", "visual_embedding", "fused"):
+        assert torch.equal(getattr(whole, name), getattr(parts, name)), name
+    assert torch.equal(features.audio, whole.audio) and features.audio.shape == (2, 6, cfg.embed_dim)
+
+
+def test_reset_head_keeps_the_encoders_and_round_trips(tmp_path: Path) -> None:
+    cfg = load_experiment_config("tiny")
+    model = build_detector(cfg.model).eval()
+    inputs = _inputs(1, 5, cfg.model.visual.frame_size)
+    with torch.no_grad():
+        before = model(*inputs)
+        model.reset_head(3)
+        after = model(*inputs)
+    assert after.frame_logits.shape == (1, 5, 3) and model.config.num_classes == 3
+    assert cfg.model.num_classes == 2  # the experiment's config is not mutated
+    torch.testing.assert_close(after.fused, before.fused, rtol=0, atol=0)  # only the classifier changed
+    avcorr.save_detector(tmp_path / "run", model, cfg)  # the model's own config is what gets saved
+    loaded = avcorr.load_detector(tmp_path / "run")
+    assert loaded.config.num_classes == 3
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(*inputs).frame_logits, after.frame_logits)
+
+
+def test_saved_config_records_the_input_contract(tmp_path: Path) -> None:
+    import json
+
+    from avcorr.models.checkpoint import read_input_contract
+    from avcorr.nn.visual_frontend import FRAME_MEAN, FRAME_STD, normalize_frames
+
+    cfg = load_experiment_config("tiny")
+    avcorr.save_detector(tmp_path / "run", build_detector(cfg.model), cfg)
+    contract = json.loads((tmp_path / "run" / "config.json").read_text())["input"]
+    assert contract == {
+        "frame_size": cfg.model.visual.frame_size,
+        "normalisation": {"mean": FRAME_MEAN, "std": FRAME_STD},
+        "fps": 25,
+        "mfcc": {"rate_hz": 100, "coefficients": 13, "per_frame": 4},
+    }
+    # The recorded normalisation is the one the network applies: 255 · mean maps to 0, one std to 1.
+    grey = torch.tensor([255 * FRAME_MEAN, 255 * (FRAME_MEAN + FRAME_STD)])
+    torch.testing.assert_close(normalize_frames(grey), torch.tensor([0.0, 1.0]))
+    assert read_input_contract(tmp_path / "run") == contract
+
+
+def test_checkpoints_without_the_contract_still_load(tmp_path: Path) -> None:
+    import json
+
+    from avcorr.models.checkpoint import read_input_contract
+
+    cfg = load_experiment_config("tiny")
+    avcorr.save_detector(tmp_path / "run", build_detector(cfg.model), cfg)
+    path = tmp_path / "run" / "config.json"
+    document = json.loads(path.read_text())
+    recorded = document.pop("input")
+    path.write_text(json.dumps(document))  # as written before the contract was recorded
+    assert avcorr.load_detector(tmp_path / "run").config == cfg.model
+    assert read_input_contract(tmp_path / "run") == recorded

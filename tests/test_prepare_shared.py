@@ -11,6 +11,7 @@ from avcorr.data.clip_cache import ClipCache, load_clip
 from avcorr.data.manifest import ManifestRow
 from avcorr.media.face import LIPS_OUTER
 
+pytestmark = pytest.mark.shared
 QUICK = [
     "clips/rizkiarm+LipNet__evaluation__samples__GRID__bbaf2n.mpg",
     "clips/jixinya+EAMM__test__crop__M030_sad_3_001.mp4",  # 1080p, 30 fps, 48 kHz

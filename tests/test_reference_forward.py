@@ -18,6 +18,7 @@ from avcorr.models.checkpoint import load_detector
 from avcorr.soft_label import soft_correlation_label
 from avcorr.teachers.deep_avsr import AudioNet, VideoNet
 
+pytestmark = pytest.mark.shared
 ATOL = 1e-4
 
 

@@ -57,6 +57,7 @@ def test_output_shapes_and_simplex() -> None:
     assert torch.allclose(q.sum(-1), torch.ones(2, 3), atol=1e-5)
 
 
+@pytest.mark.shared
 def test_checkpoint_keys_and_reference_posteriors(shared_reference: Path, tmp_path: Path) -> None:
     shapes = _read_key_shapes(shared_reference / "paper_checkpoint_keys.tsv")
     state = _recipe_weights(shapes)
@@ -105,7 +106,7 @@ def test_prefixed_checkpoint_and_errors(tmp_path: Path) -> None:
 
 def test_deep_avsr_teacher_from_checkpoint_files(tmp_path: Path) -> None:
     from avcorr.data.clip_cache import ClipMeta, ClipRecord
-    from avcorr.models.visual import VisualFrontend
+    from avcorr.nn.visual_frontend import VisualFrontend
     from avcorr.teachers.deep_avsr import CHARACTERS
     from avcorr.teachers.registry import get_teacher
 

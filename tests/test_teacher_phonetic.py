@@ -159,6 +159,7 @@ def test_teacher_posteriors_on_a_record() -> None:
     assert set(out.cache_arrays()) == {"audio_posteriors", "visual_posteriors", "soft_label"}
 
 
+@pytest.mark.shared
 def test_prepare_caches_phonetic_labels(shared_data: Path) -> None:
     """prepare_clip with the phonetic teacher: the GRID name's sentence is force-aligned and the
     posteriors and y_t land in the record."""

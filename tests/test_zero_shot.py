@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avcorr.detect.pipeline import SCHEMA_VERSION, VideoVerdict, ZeroShotDetector, report_json
+from avcorr.detect.pipeline import NO_EVIDENCE, SCHEMA_VERSION, VideoVerdict, report_json
+from avcorr.detect.zero_shot import ZeroShotDetector
 from avcorr.teachers.zero_shot import ZeroShotOptions, fake_probability, match_probability, offset_pair, zero_shot
 
 SCHEMA = Path(__file__).resolve().parents[1] / "src" / "avcorr" / "schemas" / "detect.schema.json"
@@ -59,7 +60,8 @@ def test_matching_audio_beats_other_audio_and_offset_is_found() -> None:
 def _verdicts() -> list[VideoVerdict]:
     rng = np.random.default_rng(2)
     visual = _sequence(60, rng)
-    detector = ZeroShotDetector(teacher=object())  # posteriors given directly: no teacher runs
+    # posteriors given directly: no teacher runs; uncalibrated, so the score is the teacher's prior
+    detector = ZeroShotDetector(teacher=object(), calibration=None)
     names = [f"v{i}" for i in range(V)]
     good = detector.verdict_from_posteriors("real.mp4", visual, visual, 25.0, names)
     bad = detector.verdict_from_posteriors("swapped.mp4", _sequence(60, np.random.default_rng(3)), visual, 25.0, names, "other.wav")
@@ -70,9 +72,12 @@ def test_report_json_follows_the_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     doc = json.loads(json.dumps(report_json(_verdicts())))  # must survive plain JSON (no NaN)
     jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
-    assert doc["schema_version"] == SCHEMA_VERSION == 1
+    assert doc["schema_version"] == SCHEMA_VERSION == 2
     good, bad, broken = doc["videos"]
-    assert good["verdict"] == "real" and bad["verdict"] == "fake"
+    assert good["verdict"] == good["band"] == NO_EVIDENCE and bad["verdict"] == bad["band"] == "fake"
+    assert good["threshold"] == 0.5 and good["false_alarm_rate"] is None and good["uncertain_threshold"] is None
+    assert good["calibration"].startswith("uncalibrated (")
+    assert broken["band"] is None and broken["threshold"] is None
     assert broken["score"] is None and broken["error"].startswith("broken.mp4")
     assert len(good["frames"]) == 60 and good["frames"][1]["t"] == pytest.approx(0.04)
     assert bad["audio_path"] == "other.wav" and 0 <= bad["score"] <= 1

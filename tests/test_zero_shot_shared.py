@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared]
 def clips(shared_data: Path):
     from avcorr.media.face import FaceTracker
     from avcorr.teachers.phonetic.audio import PhoneRecognizer
-    from avcorr.teachers.phonetic.crossval import analyse_clip
+    from avcorr.prepare.lip_fitting import analyse_clip
 
     with open(shared_data / "catalog.csv", newline="") as handle:
         real = [shared_data / row["file"] for row in csv.DictReader(handle) if row["label"] == "real"]

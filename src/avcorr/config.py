@@ -11,7 +11,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Literal, Sequence, TypeVar, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Literal, Sequence, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -133,6 +134,9 @@ class TrainerConfig:
     gradient_clip_val: float | None = None
     deterministic: bool = True
     check_val_every_n_epoch: int = 1
+    #: Train the visual ResNet's 2-D convs in channels-last (NHWC) memory layout (speed only; the
+    #: saved weights are the same). See docs/training.md for when it helps.
+    channels_last: bool = False
 
 
 @dataclass
@@ -147,7 +151,13 @@ class ExperimentConfig:
 
 
 def from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "") -> T:
-    """Build dataclass ``cls`` from a nested dict, rejecting unknown keys."""
+    """Build dataclass ``cls`` from a nested dict, rejecting unknown keys and values of the wrong type.
+
+    Every field is checked against its annotation: unions and ``Optional``, ``Literal``, list
+    elements, nested sections. ``bool`` is not an ``int``; an ``int`` is accepted for a ``float``.
+    A wrong value raises :class:`ConfigError` naming the dotted key, e.g.
+    ``model.visual.widths[0] must be int, got 'a'``.
+    """
     values = dict(values or {})
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
@@ -156,34 +166,86 @@ def from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "") -> T
         raise ConfigError(f"unknown config key(s) {', '.join(where + k for k in unknown)}")
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
-        if f.name not in values:
-            continue
-        hint = hints[f.name]
-        value = values[f.name]
-        if is_dataclass(hint):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}{f.name} must be a mapping, got {value!r}")
-            kwargs[f.name] = from_dict(hint, value, where=f"{where}{f.name}.")
-        else:
-            kwargs[f.name] = _check_scalar(hint, value, f"{where}{f.name}")
+        if f.name in values:
+            kwargs[f.name] = _check_value(hints[f.name], values[f.name], f"{where}{f.name}")
     return cls(**kwargs)
 
 
-def _check_scalar(hint: Any, value: Any, name: str) -> Any:
+def _check_value(hint: Any, value: Any, name: str) -> Any:
+    """``value`` converted to ``hint`` (int → float, tuple → list), or a ConfigError naming ``name``."""
+    if is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a mapping, got {value!r}")
+        return from_dict(hint, value, where=f"{name}.")
     origin = get_origin(hint)
-    if origin is Literal:
-        if value not in get_args(hint):
-            raise ConfigError(f"{name} must be one of {list(get_args(hint))}, got {value!r}")
-        return value
+    if origin in (Union, UnionType):
+        if value is None and type(None) in get_args(hint):
+            return None
+        for arm in get_args(hint):
+            if _matches_shape(arm, value):
+                # the value has this arm's shape: its errors (e.g. a bad list element) are the precise ones
+                return _check_value(arm, value, name)
+        raise ConfigError(f"{name} must be {_describe(hint)}, got {value!r}")
+    if not _matches_shape(hint, value):
+        raise ConfigError(f"{name} must be {_describe(hint)}, got {value!r}")
     if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{name} must be a list, got {value!r}")
-        return list(value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        (element,) = get_args(hint) or (Any,)
+        return [_check_value(element, item, f"{name}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        key_hint, value_hint = get_args(hint) or (Any, Any)
+        return {_check_value(key_hint, k, f"{name} key {k!r}"): _check_value(value_hint, v, f"{name}.{k}")
+                for k, v in value.items()}
+    if hint is float:
         return float(value)
-    if hint in (int, float, str, bool) and not isinstance(value, hint):
-        raise ConfigError(f"{name} must be {hint.__name__}, got {value!r}")
     return value
+
+
+def _matches_shape(hint: Any, value: Any) -> bool:
+    """Whether ``value`` has the outer type of ``hint`` (list elements and sections are checked after)."""
+    origin = get_origin(hint)
+    if hint is Any:
+        return True
+    if hint is type(None) or hint is None:
+        return value is None
+    if origin is Literal:
+        # 1 == True in Python: compare types too, so ``True`` is not the literal ``1``
+        return any(value == choice and type(value) is type(choice) for choice in get_args(hint))
+    if origin in (Union, UnionType):
+        return any(_matches_shape(arm, value) for arm in get_args(hint))
+    if hint is list or origin is list:
+        return isinstance(value, (list, tuple))
+    if hint is dict or origin is dict:
+        return isinstance(value, dict)
+    if is_dataclass(hint):
+        return isinstance(value, dict)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    raise TypeError(f"config annotation {hint!r} is not supported")
+
+
+def _describe(hint: Any) -> str:
+    """A type annotation in words: ``int or None``, ``one of ['paper', 'js']``, ``a list of int``."""
+    origin = get_origin(hint)
+    if hint is type(None) or hint is None:
+        return "None"
+    if origin is Literal:
+        return f"one of {list(get_args(hint))}"
+    if origin in (Union, UnionType):
+        return " or ".join(_describe(arm) for arm in get_args(hint))
+    if origin is list:
+        (element,) = get_args(hint) or (Any,)
+        return "a list" if element is Any else f"a list of {_describe(element)}"
+    if hint is list:
+        return "a list"
+    if hint is dict or origin is dict:
+        return "a mapping"
+    if is_dataclass(hint):
+        return "a mapping"
+    return getattr(hint, "__name__", str(hint))
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -235,11 +297,21 @@ def experiment_config_from_json(text: str) -> ExperimentConfig:
 
 
 def resolve_config_path(path: str | Path) -> Path:
-    """A path as given, or the name of a bundled config (``paper``, ``cpu``, ``tiny``)."""
+    """The bundled config of a bare name (``paper``, ``cpu``, ``tiny``), else the path as given.
+
+    A bare name (no suffix, no path separator) always means the bundled config, even when the
+    working directory holds a file or folder of that name; ``./tiny`` or ``tiny.yaml`` is a path.
+    """
+    text = str(path)
+    is_bare_name = "/" not in text and "\\" not in text and not Path(text).suffix
+    if is_bare_name:
+        bundled = Path(__file__).parent / "configs" / f"{text}.yaml"
+        if bundled.is_file():
+            return bundled
     candidate = Path(path)
-    if candidate.exists():
+    if candidate.is_file():
         return candidate
-    bundled = Path(__file__).parent / "configs" / f"{Path(str(path)).stem}.yaml"
-    if bundled.exists() and candidate.suffix in ("", ".yaml") and len(candidate.parts) <= 2:
-        return bundled
+    if is_bare_name:
+        names = ", ".join(sorted(p.stem for p in (Path(__file__).parent / "configs").glob("*.yaml")))
+        raise ConfigError(f"{path}: no such config file or bundled config (bundled: {names})")
     raise ConfigError(f"{path}: config file not found")

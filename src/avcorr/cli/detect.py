@@ -17,26 +17,29 @@ def register(app: typer.Typer) -> None:
         checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained run folder (model.safetensors + config.json): model mode."),
         zero_shot: bool = typer.Option(False, "--zero-shot", help="No trained detector: score lip/speech content consistency with the phonetic teacher."),
         audio: Optional[Path] = typer.Option(None, "--audio", help="Judge the (single) video against this audio file instead of its own track."),
-        threshold: float = typer.Option(0.5, help="Score at or above which a video is called fake."),
+        threshold: Optional[float] = typer.Option(None, help="Your own fake threshold instead of the calibrated bands (no \"uncertain\" band)."),
+        calibration: Optional[Path] = typer.Option(None, "--calibration", help="Zero-shot: reference reals from `avcorr calibrate zero-shot` (default: the shipped file)."),
         report: Optional[Path] = typer.Option(None, "--report", help="Write a self-contained HTML report to this folder (index.html)."),
         teacher: str = typer.Option("none", "--teacher", help="Model mode: also compute this teacher's y_t (phonetic, deep_avsr; slower)."),
         device: str = typer.Option("cpu", "--device", help="Model mode: cpu, cuda, cuda:1, auto."),
-        max_offset: int = typer.Option(5, help="Audio/video offsets searched, in frames (±)."),
+        max_offset: Optional[int] = typer.Option(None, help="Zero-shot: audio/video offsets searched, in frames (±; default: the calibration's, 5)."),
         max_frames: int = typer.Option(1500, help="Analyse at most this many frames (25 fps) per video."),
         lip_model: Optional[Path] = typer.Option(None, help="Lip viseme model (.npz); default: the one shipped with avcorr."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document (docs/detect_schema.md)."),
     ) -> None:
-        """Score each video's probability of being a cross-modal fake. Failing files are listed, the rest go on."""
+        """Judge each video: a score and its band (fake, uncertain, no evidence of manipulation). Failing files are listed, the rest go on."""
         from avcorr.cli.common import progress
         from avcorr.errors import ConfigError
-        from avcorr.detect.pipeline import VideoVerdict, ZeroShotDetector, detect_videos, report_json
+        from avcorr.detect.pipeline import VideoVerdict, detect_videos, report_json
 
         if zero_shot == (checkpoint is not None):
             raise ConfigError("choose one detector: --checkpoint RUN (a trained model) or --zero-shot (no trained model needed)")
         if audio is not None and len(paths) != 1:
             raise ConfigError("--audio pairs with exactly one video")
-        if not 0.0 <= threshold <= 1.0:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ConfigError("--threshold must lie in [0, 1]")
+        if checkpoint is not None and (calibration is not None or max_offset is not None or lip_model is not None):
+            raise ConfigError("--calibration, --max-offset and --lip-model go with --zero-shot")
         evidence = 4 if report is not None else 0
         if checkpoint is not None:
             from avcorr.prepare.pipeline import load_teacher
@@ -45,14 +48,18 @@ def register(app: typer.Typer) -> None:
             detector = ModelModeDetector(checkpoint, threshold=threshold, device=device, teacher=load_teacher(teacher),
                                          max_frames=max_frames, evidence_frames=evidence)
         else:
+            from avcorr.detect.zero_shot import PACKAGED, ZeroShotDetector
             from avcorr.teachers.phonetic.teacher import PhoneticTeacher
             from avcorr.teachers.zero_shot import ZeroShotOptions
 
             detector = ZeroShotDetector(
                 teacher=PhoneticTeacher(model_path=lip_model, use_transcripts=False),
-                options=ZeroShotOptions(max_offset=max_offset, threshold=threshold),
+                options=None if max_offset is None else ZeroShotOptions(max_offset=max_offset),
                 max_frames=max_frames, evidence_frames=evidence,
+                calibration=calibration if calibration is not None else PACKAGED, threshold=threshold,
             )
+        if detector.warning:
+            typer.echo(f"avcorr: warning: {detector.warning}", err=True)
         videos, empty = video_files(paths)
         verdicts = detect_videos(progress(videos, "detect", enabled=not as_json), detector,
                                  audio_paths=[audio] if audio is not None else None)
@@ -64,7 +71,8 @@ def register(app: typer.Typer) -> None:
                 if verdict.evidence:
                     add_scenes(verdict.evidence, verdict.path, verdict.fps or 25.0, verdict.details.get("start_s") or 0.0)
 
-            settings = {"mode": detector.mode, "threshold": f"{threshold:g}"}
+            point = detector.operating_point
+            settings = {"mode": detector.mode, "threshold": f"{point.fake_threshold:.3g}", "calibration": point.source}
             if checkpoint is not None:
                 settings["checkpoint"] = str(checkpoint)
             page = write_report([from_verdict(v) for v in verdicts], report, settings=settings)
@@ -72,21 +80,20 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(report_json(verdicts))
         else:
-            _print_table(verdicts)
+            _print_table(verdicts, detector.operating_point)
         if any(v.error for v in verdicts):
             raise SystemExit(1)  # some videos failed (listed above); the others were judged
-
-
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv", ".ts", ".3gp"}
 
 
 def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Files as given (a missing or bad one fails later, with its reason) and the video files
     found under folders (recursively, sorted); also the folders that held none."""
+    from avcorr.media.decode import find_videos
+
     files, empty = [], []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            found = find_videos(path)
             files += found
             if not found:
                 empty.append(path)
@@ -95,11 +102,25 @@ def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return files, empty
 
 
-def _print_table(verdicts) -> None:
+_BAND_COLOURS = {"fake": "red", "uncertain": "yellow", "no evidence of manipulation": "green"}
+
+
+def describe_operating_point(point) -> str:
+    """One line on how scores became bands: the thresholds and what they were calibrated on."""
+    if point.calibrated:
+        text = (f"fake at score >= {point.fake_threshold:.3g}, calibrated for {100 * point.false_alarm_rate:.0f}% false "
+                f"alarms on {point.num_real_clips} real clips ({point.source})")
+        if point.uncertain_threshold is not None:
+            text += f"; uncertain at >= {point.uncertain_threshold:.3g}"
+        return text
+    return f"fake at score >= {point.fake_threshold:.3g} ({point.source}; no uncertain band)"
+
+
+def _print_table(verdicts, point) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("video", "verdict", "score", "consistency", "offset (s)", "suspicious segments (s)")
+    table = Table("video", "band", "score", "consistency", "offset (s)", "suspicious segments (s)")
     failures = []
     for v in verdicts:
         if v.error:
@@ -107,10 +128,11 @@ def _print_table(verdicts) -> None:
             table.add_row(Path(v.path).name, "[red]error[/red]", "", "", "", v.error)
             continue
         spans = ", ".join(f"{s.start_s:.1f}–{s.end_s:.1f}" for s in v.segments[:4]) + (" …" if len(v.segments) > 4 else "")
-        colour = "red" if v.verdict == "fake" else "green"
+        colour = _BAND_COLOURS.get(v.verdict, "white")
         table.add_row(Path(v.path).name, f"[{colour}]{v.verdict}[/{colour}]", f"{v.score:.3f}",
                       f"{v.details.get('mean_correlation', float('nan')):.3f}",
                       "—" if v.details.get("offset_s") is None else f"{v.details['offset_s']:+.2f}", spans)
     Console().print(table)
+    Console().print(f"bands: {describe_operating_point(point)}", highlight=False, markup=False)
     if failures:
         Console(stderr=True).print(f"{len(failures)} of {len(verdicts)} video(s) failed")

@@ -22,19 +22,18 @@ def register(app: typer.Typer) -> None:
         localization: bool = typer.Option(False, "--localization", help="Also score frame-level localization on partially forged clips (frame ROC-AUC, segment AP at IoU 0.5)."),
     ) -> None:
         """Score every clip (mean frame probability of fake) and report ACC, AUC, EER, ... per method."""
-        from avcorr.cli.common import print_json
+        from avcorr.cli.common import print_json, progress
         from avcorr.eval.evaluate import evaluate_cache, write_clip_scores
 
-        result = evaluate_cache(checkpoint, data, split=split, threshold=threshold, device=device,
-                                progress=not as_json)
+        bar = None if as_json else progress
+        result = evaluate_cache(checkpoint, data, split=split, threshold=threshold, device=device, progress=bar)
         if out is not None:
             write_clip_scores(out, result.clips, threshold)
         located = None
         if localization:
-            from avcorr.eval.localization import localize_cache
+            from avcorr.detect.localization import localize_cache
 
-            located = localize_cache(checkpoint, data, split=split, threshold=threshold, device=device,
-                                     progress=not as_json)
+            located = localize_cache(checkpoint, data, split=split, threshold=threshold, device=device, progress=bar)
         if as_json:
             payload = result.to_dict()
             if out is not None:
@@ -50,7 +49,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"per-clip scores written to {out}", err=True)
 
 
-def _print_localization(result, failures) -> None:  # noqa: ANN001 (avcorr.eval.localization.LocalizationResult)
+def _print_localization(result, failures) -> None:  # noqa: ANN001 (avcorr.detect.localization.LocalizationResult)
     def fmt(value: float) -> str:
         return "—" if value is None or math.isnan(value) else f"{value:.3f}"
 

@@ -7,16 +7,13 @@ import typer
 
 from avcorr.cli.common import print_json
 
-VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
-
 
 def _videos(paths: list[Path]) -> list[Path]:
+    from avcorr.media.decode import find_videos
+
     out: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
-        else:
-            out.append(path)
+        out += find_videos(path) if path.is_dir() else [path]
     return out
 
 
@@ -35,11 +32,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit the landmark → viseme model on labels pocketsphinx makes from each clip's own audio."""
         from avcorr.cli.common import progress
-        from avcorr.teachers.phonetic.fit import fit_from_videos
+        from avcorr.prepare.lip_fitting import fit_from_videos
 
         videos = _videos(paths)
-        bar = iter(progress(range(len(videos)), "labelling clips", total=len(videos), enabled=not as_json))
-        model, failures = fit_from_videos(videos, context, regularization, transcripts, on_clip=lambda *_: next(bar, None))
+        model, failures = fit_from_videos(videos, context, regularization, transcripts,
+                                          progress=None if as_json else progress)
         model.provenance["command"] = "avcorr teacher fit-lips " + " ".join(str(p) for p in paths) + f" --out {out.name}"
         model.save(out)
         report = {"out": str(out), "provenance": model.provenance, "failures": [{"path": p, "error": e} for p, e in failures]}

@@ -20,10 +20,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a detector (detection + correlation distillation + joint-modal losses)."""
         from avcorr.config import load_experiment_config
-        from avcorr.train.fit import fit
 
+        # The config is checked first: a bad key or value fails in one line before --data is looked at.
         experiment = load_experiment_config(config, overrides or [])
         from lightning.pytorch.utilities import rank_zero_only
+
+        from avcorr.train.fit import fit
 
         weights = fit(experiment, data, out, resume=resume, progress=progress)
         if rank_zero_only.rank == 0:  # under DDP every process returns here

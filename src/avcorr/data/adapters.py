@@ -25,8 +25,8 @@ from typing import Iterable
 
 from avcorr.errors import InputError
 from avcorr.data.manifest import ManifestRow, parse_binary_label
+from avcorr.media.decode import VIDEO_EXTENSIONS, find_videos
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg")
 AUDIO_FOLDERS = ("audio", "audios", "wav", "wavs")
 
@@ -39,10 +39,6 @@ FAKEAVCELEB_CATEGORIES = {
 }
 CMDFD_METHODS = ("Wav2Lip", "MakeItTalk", "Audio2Head", "VideoReTalking")
 REAL_FOLDER_NAMES = ("real", "reals", "original", "originals", "realvideo", "realvideo-realaudio", "real_videos", "realvideos")
-
-
-def _videos(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith("."))
 
 
 def _require_dir(root: str | Path) -> Path:
@@ -125,7 +121,7 @@ def fakeavceleb_rows(root: str | Path) -> list[ManifestRow]:
         category = category_dir.name
         label, audio_label, video_label, sync_label = FAKEAVCELEB_CATEGORIES[category]
         base = category_dir.parent
-        for video in _videos(category_dir):
+        for video in find_videos(category_dir):
             rel = video.relative_to(base).as_posix()
             meta = metadata.get(rel, {})
             method = meta.get("method") or _fakeavceleb_method(category, video.name)
@@ -163,7 +159,7 @@ def cmdfd_rows(root: str | Path) -> list[ManifestRow]:
         real = folder.name.lower() in REAL_FOLDER_NAMES
         if method is None and not real:
             continue
-        for video in _videos(folder):
+        for video in find_videos(folder):
             if video in seen or any(part.lower() in AUDIO_FOLDERS for part in video.relative_to(folder).parts[:-1]):
                 continue
             seen.add(video)
@@ -189,7 +185,7 @@ def folder_rows(root: str | Path, dataset: str | None = None) -> list[ManifestRo
         top = next((p for p in root.iterdir() if p.is_dir() and p.name.lower() == name), None)
         if top is None:
             continue
-        for video in _videos(top):
+        for video in find_videos(top):
             inner = video.relative_to(top).parts
             method = "real" if label == 0 else (inner[0] if len(inner) > 1 else "unknown")
             known = 0 if label == 0 else None

@@ -1,7 +1,7 @@
 """The HTML report of a ``detect`` batch: one self-contained page a verification team can open.
 
-Per video: a verdict card (probability, verdict, mode), the fake-probability and audio-visual
-correlation curves over time, the most suspicious frames with their mouth crops, and the
+Per video: a verdict card (score, band — fake, uncertain or no evidence of manipulation — and the
+threshold with what it was calibrated on), the fake-probability and audio-visual correlation curves over time, the most suspicious frames with their mouth crops, and the
 suspicious segments; files that failed are listed with their reason. Every image is a PNG
 embedded as a base64 data URI and all styling is inline, so the page can be mailed or archived as
 one file and opened offline. All text that comes from a file or a path is HTML-escaped.
@@ -23,10 +23,10 @@ from avcorr.detect.segments import Segment, smooth_scores
 
 REPORT_NAME = "index.html"
 LIMITS_NOTE = (
-    "A “real” verdict means the detector found no evidence of manipulation, not that the video is authentic. "
+    "“No evidence of manipulation” means the detector found none, not that the video is authentic. "
     "Well-synchronized lips and speech are never proof of authenticity: modern lip-sync generators are often "
-    "more synchronized than real footage. Scores depend on the model and its training data; treat them as "
-    "leads for a human reviewer."
+    "more synchronized than real footage. Thresholds are calibrated on real clips for a false-alarm rate; on "
+    "footage unlike those clips the rate does not hold. Treat every verdict as a lead for a human reviewer."
 )
 
 
@@ -45,14 +45,25 @@ class FrameEvidence:
 
 @dataclass
 class ReportVideo:
-    """What the report shows for one input file. ``verdict`` is ``fake``, ``real`` or ``error``;
-    per-frame arrays are (T,) and may be None (e.g. for a file that failed)."""
+    """What the report shows for one input file. ``verdict`` is a band (``fake``, ``uncertain``,
+    ``no evidence of manipulation``; ``real`` is read as the last) or ``error``; ``probability``
+    is the video score. ``threshold`` / ``uncertain_threshold`` are the band edges (None: no
+    uncertain band); ``false_alarm_rate``, ``calibration_clips`` and ``calibration`` say what the
+    fake threshold was calibrated for and on. ``frame_threshold``: the line drawn on the per-frame
+    curve (model mode, where the video score is the frame mean; None: no line). Per-frame arrays
+    are (T,) and may be None (e.g. for a file that failed)."""
 
     path: str
     verdict: str
     probability: float | None = None
     mode: str = ""
     threshold: float | None = None
+    uncertain_threshold: float | None = None
+    false_alarm_rate: float | None = None
+    calibration: str = ""
+    calibration_clips: int | None = None
+    score_meaning: str = ""
+    frame_threshold: float | None = None
     fps: float = 25.0
     fake_probability: np.ndarray | None = None
     correlation: np.ndarray | None = None
@@ -89,9 +100,21 @@ def from_verdict(verdict: Any) -> ReportVideo:
     if getattr(verdict, "audio_path", None):
         shown = {"audio": str(verdict.audio_path), **shown}
     zero_shot = verdict.mode == "zero-shot"
+    point = getattr(verdict, "operating_point", None)
+    threshold = point.fake_threshold if point is not None else details.get("threshold")
+    if not zero_shot:
+        meaning = "mean over frames of the probability of fake"
+    elif details.get("reference_clips"):
+        meaning = f"share of the {details['reference_clips']} reference real clips whose lips and speech agree better"
+    else:
+        meaning = "uncalibrated prior from the mean lip/speech consistency"
     return ReportVideo(
         path=verdict.path, verdict=verdict.verdict or "error", probability=verdict.score, mode=verdict.mode,
-        threshold=details.get("threshold"), fps=verdict.fps or 25.0, fake_probability=series("fake_probability"),
+        threshold=threshold, uncertain_threshold=None if point is None else point.uncertain_threshold,
+        false_alarm_rate=None if point is None else point.false_alarm_rate,
+        calibration="" if point is None else point.source, calibration_clips=None if point is None else point.num_real_clips,
+        score_meaning=meaning, frame_threshold=None if zero_shot else threshold,
+        fps=verdict.fps or 25.0, fake_probability=series("fake_probability"),
         correlation=series("correlation"), teacher_correlation=series("soft_label"), segments=list(verdict.segments),
         evidence=list(getattr(verdict, "evidence", None) or []), details=shown,
         correlation_label="teacher correlation (best A/V offset)" if zero_shot else "student correlation $s_t$",
@@ -229,8 +252,8 @@ def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5)
         ax.plot(time, video.fake_probability, color="#e63946", lw=0.8, alpha=0.45, label="frame probability")
         ax.plot(time, smooth_scores(video.fake_probability, smooth_frames), color="#b5172b", lw=1.8,
                 label=f"smoothed ({smooth_frames} frames)")
-        if video.threshold is not None:
-            ax.axhline(video.threshold, color="#444", lw=1, ls="--", label=f"threshold {video.threshold:g}")
+        if video.frame_threshold is not None:
+            ax.axhline(video.frame_threshold, color="#444", lw=1, ls="--", label=f"threshold {video.frame_threshold:.3g}")
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel("P(fake)")
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncol=3, frameon=False, borderaxespad=0.1)
@@ -262,7 +285,7 @@ def curves_png(video: ReportVideo, width_px: int = 1040, smooth_frames: int = 5)
 # HTML
 
 _CSS = """
-:root { --fake:#c1121f; --real:#2b8a3e; --error:#6c757d; --ink:#1f2328; --muted:#59636e; --line:#d8dee4; }
+:root { --fake:#c1121f; --uncertain:#b86e00; --real:#2b8a3e; --error:#6c757d; --ink:#1f2328; --muted:#59636e; --line:#d8dee4; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.45 "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #f3f4f6; }
 main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 48px; }
@@ -280,16 +303,20 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .card { background: #fff; border: 1px solid var(--line); border-left: 8px solid var(--error); border-radius: 8px;
         padding: 18px 22px; margin: 22px 0; }
 .card.fake { border-left-color: var(--fake); }
+.card.uncertain { border-left-color: var(--uncertain); }
 .card.real { border-left-color: var(--real); }
 .head { display: flex; align-items: center; gap: 16px; flex-wrap: wrap; }
 .badge { display: inline-block; padding: 4px 12px; border-radius: 999px; color: #fff; font-weight: 700;
          font-size: 14px; letter-spacing: .06em; background: var(--error); }
 .badge.fake { background: var(--fake); }
+.badge.uncertain { background: var(--uncertain); }
 .badge.real { background: var(--real); }
 .prob { font-size: 28px; font-weight: 700; font-variant-numeric: tabular-nums; }
 .bar { position: relative; height: 10px; background: #e9ecef; border-radius: 5px; margin: 10px 0 4px; }
 .bar > span { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 5px; background: var(--fake); }
 .bar > i { position: absolute; top: -4px; bottom: -4px; width: 2px; background: #333; }
+.bar > i.uncertain { background: var(--uncertain); }
+.calibration { font-size: 13px; margin-top: 4px; }
 .facts { display: flex; flex-wrap: wrap; gap: 4px 22px; font-size: 13px; color: var(--muted); margin-top: 6px; }
 .facts b { color: var(--ink); font-weight: 600; }
 img.curves { width: 100%; height: auto; display: block; border: 1px solid var(--line); border-radius: 4px; }
@@ -313,12 +340,30 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-_SHORT_LABEL = {"fake": "FAKE", "real": "NO EVIDENCE", "error": "FAILED"}
-_LONG_LABEL = {"fake": "FAKE", "real": "NO EVIDENCE OF MANIPULATION", "error": "FAILED"}
+_SHORT_LABEL = {"fake": "FAKE", "uncertain": "UNCERTAIN", "real": "NO EVIDENCE", "error": "FAILED"}
+_LONG_LABEL = {"fake": "FAKE", "uncertain": "UNCERTAIN", "real": "NO EVIDENCE OF MANIPULATION", "error": "FAILED"}
+# band → CSS class ("real" is the class of "no evidence of manipulation", and its pre-band name)
+_CLASS = {"fake": "fake", "uncertain": "uncertain", "no evidence of manipulation": "real", "real": "real"}
 
 
 def _verdict_class(video: ReportVideo) -> str:
-    return video.verdict if video.verdict in ("fake", "real") else "error"
+    return _CLASS.get(video.verdict, "error")
+
+
+def calibration_text(video: ReportVideo) -> str:
+    """What the threshold is and what it was calibrated on, in one sentence."""
+    if video.threshold is None:
+        return ""
+    text = f"threshold {video.threshold:.3g}"
+    if video.false_alarm_rate is not None:
+        text += (f", calibrated for {100 * video.false_alarm_rate:.3g}% false alarms on "
+                 f"{video.calibration_clips if video.calibration_clips is not None else 'some'} real clips"
+                 f" ({video.calibration})")
+        if video.uncertain_threshold is not None and video.uncertain_threshold < video.threshold:
+            text += f"; uncertain from {video.uncertain_threshold:.3g}"
+    elif video.calibration:
+        text += f" ({video.calibration}; its false-alarm rate is unknown)"
+    return text
 
 
 def _anchor(index: int) -> str:
@@ -326,10 +371,10 @@ def _anchor(index: int) -> str:
 
 
 def _summary_html(videos: Sequence[ReportVideo]) -> str:
-    counts = {k: sum(v.verdict == k for v in videos) for k in ("fake", "real", "error")}
+    counts = {k: sum(_verdict_class(v) == k for v in videos) for k in ("fake", "uncertain", "real", "error")}
     stats = "".join(f'<div class="stat"><b>{n}</b>{label}</div>' for n, label in (
-        (len(videos), "videos"), (counts["fake"], "called fake"), (counts["real"], "no evidence found"),
-        (counts["error"], "failed")))
+        (len(videos), "videos"), (counts["fake"], "called fake"), (counts["uncertain"], "uncertain"),
+        (counts["real"], "no evidence found"), (counts["error"], "failed")))
     rows = []
     for index, video in enumerate(videos):
         rows.append(
@@ -337,7 +382,7 @@ def _summary_html(videos: Sequence[ReportVideo]) -> str:
             f'<td><span class="badge {_verdict_class(video)}">{_SHORT_LABEL[_verdict_class(video)]}</span></td>'
             f'<td class="num">{_fmt(video.probability)}</td><td>{_e(video.mode or "—")}</td>'
             f'<td class="num">{len(video.segments) if video.verdict != "error" else "—"}</td></tr>')
-    table = ('<table><thead><tr><th>file</th><th>verdict</th><th class="num">P(fake)</th><th>mode</th>'
+    table = ('<table><thead><tr><th>file</th><th>verdict</th><th class="num">score</th><th>mode</th>'
              '<th class="num">segments</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
     return f'<div class="summary">{stats}</div>{table}'
 
@@ -354,15 +399,22 @@ def _card_html(index: int, video: ReportVideo) -> str:
     probability = video.probability if video.probability is not None else float("nan")
     bar = ""
     if not math.isnan(probability):
-        marker = "" if video.threshold is None else f'<i style="left:{100 * video.threshold:.1f}%" title="threshold"></i>'
+        marker = "" if video.threshold is None else \
+            f'<i style="left:{100 * min(video.threshold, 1.0):.1f}%" title="fake threshold"></i>'
+        if video.uncertain_threshold is not None and video.threshold is not None and video.uncertain_threshold < video.threshold:
+            marker += f'<i class="uncertain" style="left:{100 * video.uncertain_threshold:.1f}%" title="uncertain threshold"></i>'
         bar = f'<div class="bar"><span style="width:{100 * probability:.1f}%"></span>{marker}</div>'
-    facts = {"mode": video.mode or "—", "threshold": _fmt(video.threshold, 2)}
+    facts = {"mode": video.mode or "—", "threshold": _fmt(video.threshold, 3)}
     facts.update(video.details)
     if video.fake_probability is not None:
         facts.setdefault("frames", str(len(video.fake_probability)))
         facts.setdefault("duration", f"{len(video.fake_probability) / video.fps:.2f} s")
     facts_html = "".join(f"<span>{_e(k)} <b>{_e(v)}</b></span>" for k, v in facts.items())
-    parts.append(f'<div class="prob">P(fake) = {_fmt(probability)}</div>{bar}<div class="facts">{facts_html}</div>')
+    meaning = f' <span class="meta">({_e(video.score_meaning)})</span>' if video.score_meaning else ""
+    calibration = calibration_text(video)
+    calibration_html = f'<div class="calibration">{_e(calibration)}</div>' if calibration else ""
+    parts.append(f'<div class="prob">score = {_fmt(probability)}{meaning}</div>{bar}{calibration_html}'
+                 f'<div class="facts">{facts_html}</div>')
 
     png = curves_png(video)
     if png is not None:

@@ -1,42 +1,29 @@
 """Run a trained detector over a clip cache and score it with the metric table.
 
 A clip's score is the mean over its frames of the probability of "fake": every frame counts the
-same, so neither the clip's duration nor its frame count can move the score by itself. Clips
-longer than the model's ``max_clip_frames`` are cut into nearly equal chunks that are scored
-separately and put back together. :func:`clip_frame_outputs` (per-frame probabilities and
-student correlations of one clip) is the piece that ``detect`` and localization reuse.
+same, so neither the clip's duration nor its frame count can move the score by itself. Frames are
+scored by :mod:`avcorr.eval.scoring` (clips longer than the model's ``max_clip_frames`` run in
+overlapping ramped windows), the same scorer ``detect`` and localization use.
 """
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
 from avcorr.config import ExperimentConfig
-from avcorr.data.clip_cache import ClipCache
-from avcorr.data.dataset import ClipDataset, ClipEntry, list_clips, select_entries
+from avcorr.data.clip_cache import ClipCache, load_clip
+from avcorr.data.dataset import ClipEntry, list_clips, select_entries
 from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.metrics import MetricTable, metric_table
+from avcorr.eval.scoring import ModelFrameScores, score_record
+from avcorr.runtime import resolve_device
 
 ALL_SPLITS = "all"
-
-
-@dataclass
-class FrameOutputs:
-    """Per-frame outputs of the detector on one clip (T frames)."""
-
-    fake_prob: np.ndarray  # (T,) float32 probability that the frame is manipulated
-    correlation: np.ndarray  # (T,) float32 student correlation s_t = (cos + 1) / 2
-
-    @property
-    def score(self) -> float:
-        """The video score: the mean frame probability of fake."""
-        return float(np.mean(self.fake_prob)) if len(self.fake_prob) else math.nan
 
 
 @dataclass
@@ -50,7 +37,7 @@ class ClipScore:
     num_frames: int
     score: float
     mean_correlation: float
-    outputs: FrameOutputs | None = None
+    outputs: ModelFrameScores | None = None
 
 
 @dataclass
@@ -73,12 +60,6 @@ class Evaluation:
         }
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def load_run(checkpoint: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ExperimentConfig]:
     """The detector (eval mode, on ``device``) and the experiment config of a run folder or its weights file."""
     from avcorr.models.checkpoint import load_detector, read_run_config
@@ -87,47 +68,23 @@ def load_run(checkpoint: str | Path, device: str | torch.device = "cpu") -> tupl
     return load_detector(checkpoint, device=device), read_run_config(checkpoint)
 
 
-@torch.no_grad()
-def clip_frame_outputs(model: torch.nn.Module, frames: np.ndarray, mfcc: np.ndarray,
-                       max_clip_frames: int | None = None) -> FrameOutputs:
-    """Per-frame fake probability and correlation of one clip: ``frames`` (T, S, S) uint8 at the
-    model's frame size, ``mfcc`` (4T, 13). Long clips run in nearly equal chunks of at most
-    ``max_clip_frames`` frames (no tiny last chunk)."""
-    num_frames = frames.shape[0]
-    if mfcc.shape[0] != 4 * num_frames:
-        raise ValueError(f"mfcc has {mfcc.shape[0]} rows for {num_frames} frames (expected 4×)")
-    device = next(model.parameters()).device
-    chunks = 1 if not max_clip_frames else max(1, math.ceil(num_frames / max_clip_frames))
-    bounds = np.linspace(0, num_frames, chunks + 1).round().astype(int)
-    probs, corrs = [], []
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        video = torch.from_numpy(np.ascontiguousarray(frames[start:stop]))[None].to(device)
-        audio = torch.from_numpy(np.ascontiguousarray(mfcc[4 * start:4 * stop], dtype=np.float32))[None].to(device)
-        output = model(audio, video)
-        probs.append(output.fake_probability[0].cpu().numpy())
-        corrs.append(output.correlation.float()[0].cpu().numpy())
-    return FrameOutputs(np.concatenate(probs).astype(np.float32), np.concatenate(corrs).astype(np.float32))
-
-
 def score_clips(model: torch.nn.Module, entries: Sequence[ClipEntry], frame_size: int,
                 max_clip_frames: int | None = None, keep_outputs: bool = False,
-                progress: bool = False) -> tuple[list[ClipScore], list[dict[str, str]]]:
-    """Score every clip; a clip that cannot be read is listed in the failures and skipped."""
-    from avcorr.cli.common import progress as progress_bar
-
-    dataset = ClipDataset(entries, frame_size)
+                progress: Callable[[Iterable[ClipEntry], str], Iterable[ClipEntry]] | None = None,
+                ) -> tuple[list[ClipScore], list[dict[str, str]]]:
+    """Score every clip (frames at the model's ``frame_size``, windows of at most ``max_clip_frames``);
+    a clip that cannot be read is listed in the failures and skipped. ``progress`` wraps the loop over
+    the clips (the CLI passes its bar); None: no bar."""
     scores, failures = [], []
-    for index in progress_bar(range(len(dataset)), "evaluating", enabled=progress):
-        entry = dataset.entries[index]
+    for entry in progress(entries, "evaluating") if progress else entries:
         try:
-            example = dataset[index]
-            outputs = clip_frame_outputs(model, example.frames, example.mfcc, max_clip_frames)
+            outputs = score_record(model, load_clip(entry.path, arrays=("frames", "mfcc")), frame_size, max_clip_frames)
         except AvcorrError as exc:
             failures.append({"clip_id": entry.clip_id, "path": str(entry.path), "reason": str(exc)})
             continue
         scores.append(ClipScore(
             clip_id=entry.clip_id, label=entry.label, method=entry.method, split=entry.split,
-            num_frames=len(outputs.fake_prob), score=outputs.score,
+            num_frames=len(outputs.fake_probability), score=outputs.score,
             mean_correlation=float(np.mean(outputs.correlation)),
             outputs=outputs if keep_outputs else None,
         ))
@@ -145,7 +102,8 @@ def select_split(entries: Sequence[ClipEntry], split: str, where: str | Path) ->
 
 
 def evaluate_cache(checkpoint: str | Path, data_dir: str | Path, split: str = "test", threshold: float = 0.5,
-                   device: str = "auto", progress: bool = False) -> Evaluation:
+                   device: str = "auto",
+                   progress: Callable[[Iterable[ClipEntry], str], Iterable[ClipEntry]] | None = None) -> Evaluation:
     """Score the clips of ``split`` in the cache with the run's detector; overall and per-method metrics."""
     data_path = Path(data_dir)
     if not data_path.is_dir():

@@ -31,10 +31,11 @@ from avcorr.errors import AvcorrError, ConfigError, InputError
 from avcorr.forge.methods import AudioDonor, FaceDonor, ForgeRequest, SourceClip, get_method, method_names
 from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.speech import fit_audio, splice_window, visemes_from_phones
+from avcorr.media.decode import find_videos
+from avcorr.runtime import StageTimer, plain_json
 
 DEFAULT_METHODS = ["audio-swap", "audio-swap-self", "tts-dub", "lip-rewrite", "lip-rewrite-self",
                    "still-talk", "still-talk-self", "face-swap"]
-VIDEO_EXTENSIONS = {".mp4", ".mpg", ".mpeg", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 FACE_BANK_SIZE = 24  # donor frames kept per identity for face-swap
 AUDIO_FADE_S = 0.015
 
@@ -81,7 +82,7 @@ class ForgeReport:
     frames_forged: int
     frames_written: int
     seconds: float
-    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # decode, track, phones, tts, forge:<method>, encode
 
     def summary(self) -> dict[str, Any]:
         by_method: dict[str, int] = {}
@@ -100,7 +101,7 @@ def sources_from_path(path: str | Path) -> list[ManifestRow]:
     """Real rows of a manifest CSV, or every video file of a folder (identity = file stem)."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS)
+        files = find_videos(path)
         if not files:
             raise InputError(path, "no video files in this folder", stage="manifest")
         return [ManifestRow(clip_id=p.stem, video_path=str(p.resolve()), label=0, source_id=p.stem) for p in files]
@@ -118,16 +119,6 @@ def forge_rng(seed: int, *keys: str | int) -> np.random.Generator:
     """A generator for one (source, method, k): stable across runs, platforms and method order."""
     words = [int(seed) & 0xFFFFFFFF] + [zlib.crc32(str(k).encode()) for k in keys]
     return np.random.default_rng(words)
-
-
-class StageTimer:
-    """Wall seconds spent per stage (decode, track, phones, tts, forge:<method>, encode)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def add(self, stage: str, started: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 class SourceStore:
@@ -555,20 +546,12 @@ class _Writer:
         self.rows.append(row)
         self.frames += len(frames)
         if params is not None:
-            self._audit.write(json.dumps({"clip_id": row.clip_id, **params}, default=_plain) + "\n")
+            self._audit.write(json.dumps(plain_json({"clip_id": row.clip_id, **params}), default=str) + "\n")
             self._audit.flush()
 
 
     def close(self) -> None:
         self._audit.close()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def _write_failures(path: Path, failures: list[ForgeFailure]) -> None:

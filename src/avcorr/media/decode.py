@@ -25,6 +25,15 @@ from avcorr.errors import InputError
 
 SAMPLE_RATE = 16000
 MIN_FRAMES = 2
+#: File name suffixes (lower case) taken for videos wherever a folder is searched for them.
+VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".flv", ".wmv",
+                                     ".ts", ".3gp")
+
+
+def find_videos(folder: str | Path) -> list[Path]:
+    """The video files under ``folder`` (recursively, sorted; hidden names such as ``._x.mp4`` skipped)."""
+    return sorted(p for p in Path(folder).rglob("*")
+                  if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith("."))
 
 
 @dataclass

@@ -1,13 +1,15 @@
 """The student detector: TalkNet-style audio-visual network with a correlation branch.
 
-``forward_features`` produces the per-modality embeddings and their cross-attended versions;
-``forward_head`` fuses them and classifies each frame. The student correlation
+``forward_features`` produces the per-modality embeddings and their cross-attended versions
+(:class:`DetectorFeatures`); ``forward_head`` fuses them and classifies each frame, so
+``forward(a, v) == forward_head(forward_features(a, v))``; ``reset_head`` swaps the classifier
+for fine-tuning to another number of classes. The student correlation
 s_t = (cos(A'_t, V'_t) + 1) / 2 is what the correlation distillation loss trains
 (DESIGN §1). Built by name from a small registry, from a :class:`DetectorConfig`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 import torch
@@ -43,6 +45,20 @@ class DetectorOutput:
         return self.frame_logits.float().softmax(dim=-1)[..., 1]
 
 
+@dataclass
+class DetectorFeatures:
+    """What the encoders and cross-attention give the head, for B clips of T frames (all (B, T, D)).
+
+    ``audio_embedding``/``visual_embedding`` are the encoders' outputs; ``audio``/``visual``
+    the same after cross-attention to the other modality.
+    """
+
+    audio_embedding: torch.Tensor
+    visual_embedding: torch.Tensor
+    audio: torch.Tensor
+    visual: torch.Tensor
+
+
 def student_correlation(audio: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
     """(cos(a_t, v_t) + 1) / 2 over the last axis."""
     return (F.cosine_similarity(audio, visual, dim=-1) + 1.0) / 2.0
@@ -75,28 +91,40 @@ class CorrelationDetector(nn.Module):
         """(B, 4T, 13) → (B, T, D)."""
         return self.audio_encoder(mfcc)
 
-    def forward_features(self, mfcc: torch.Tensor, frames: torch.Tensor) -> dict[str, torch.Tensor]:
-        _check_inputs(mfcc, frames, self.config.visual.frame_size)
-        audio_embedding = self.encode_audio(mfcc)
-        visual_embedding = self.encode_visual(frames)
-        audio = self.cross_audio(src=audio_embedding, tar=visual_embedding)
-        visual = self.cross_visual(src=visual_embedding, tar=audio_embedding)
-        return {"audio_embedding": audio_embedding, "visual_embedding": visual_embedding, "audio": audio, "visual": visual}
-
-    def forward_head(self, audio: torch.Tensor, visual: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        joint = torch.cat([audio, visual], dim=-1)
-        fused = self.fusion(src=joint, tar=joint)
-        return fused, self.classifier(fused)
-
-    def forward(self, mfcc: torch.Tensor, frames: torch.Tensor) -> DetectorOutput:
-        features = self.forward_features(mfcc, frames)
-        fused, logits = self.forward_head(features["audio"], features["visual"])
-        return DetectorOutput(
-            frame_logits=logits,
-            correlation=student_correlation(features["audio"].float(), features["visual"].float()),
-            fused=fused,
-            **features,
+    def forward_features(self, audio: torch.Tensor, video: torch.Tensor) -> DetectorFeatures:
+        """MFCC (B, 4T, 13) and uint8 face crops (B, T, H, W) → per-frame embeddings."""
+        _check_inputs(audio, video, self.config.visual.frame_size)
+        audio_embedding = self.encode_audio(audio)
+        visual_embedding = self.encode_visual(video)
+        return DetectorFeatures(
+            audio_embedding=audio_embedding,
+            visual_embedding=visual_embedding,
+            audio=self.cross_audio(src=audio_embedding, tar=visual_embedding),
+            visual=self.cross_visual(src=visual_embedding, tar=audio_embedding),
         )
+
+    def forward_head(self, features: DetectorFeatures) -> DetectorOutput:
+        """Fusion + frame classifier, and the student correlation of the cross-attended embeddings."""
+        joint = torch.cat([features.audio, features.visual], dim=-1)
+        fused = self.fusion(src=joint, tar=joint)
+        return DetectorOutput(
+            frame_logits=self.classifier(fused),
+            correlation=student_correlation(features.audio.float(), features.visual.float()),
+            fused=fused,
+            **{f.name: getattr(features, f.name) for f in fields(features)},
+        )
+
+    def forward(self, audio: torch.Tensor, video: torch.Tensor) -> DetectorOutput:
+        """MFCC (B, 4T, 13) and uint8 face crops (B, T, H, W) → per-frame outputs."""
+        return self.forward_head(self.forward_features(audio, video))
+
+    def reset_head(self, num_classes: int) -> None:
+        """A freshly initialised frame classifier with ``num_classes`` outputs (fine-tuning);
+        the encoders, attention and fusion keep their weights. ``config.num_classes`` follows,
+        so a saved checkpoint loads with the new head."""
+        old = self.classifier.weight
+        self.classifier = nn.Linear(old.shape[1], num_classes, device=old.device, dtype=old.dtype)
+        self.config = replace(self.config, num_classes=num_classes)
 
 
 def _check_inputs(mfcc: torch.Tensor, frames: torch.Tensor, frame_size: int) -> None:

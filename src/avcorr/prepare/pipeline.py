@@ -37,6 +37,7 @@ from avcorr.errors import AvcorrError, ConfigError, InputError
 from avcorr.media import audio_features, crops, decode
 from avcorr.media.decode import MediaClip
 from avcorr.media.face import FaceTrack, FaceTracker, TrackerOptions
+from avcorr.runtime import StageTimer
 
 STAGES = ("decode", "audio", "track", "crop", "features", "teacher", "write")
 
@@ -78,25 +79,30 @@ class PreparedClip:
 
 
 class _Stages:
-    """Times each stage and turns unexpected exceptions into ``InputError`` for that stage."""
+    """Times each stage (a :class:`~avcorr.runtime.StageTimer`) and turns unexpected exceptions into
+    ``InputError`` for that stage."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self.timings: dict[str, float] = {s: 0.0 for s in STAGES}
+        self.timer = StageTimer()
+        self.timer.seconds.update(dict.fromkeys(STAGES, 0.0))
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Wall seconds per stage (every stage listed, 0 when it did not run)."""
+        return self.timer.seconds
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        except InputError:
-            raise
-        except MemoryError:
-            raise InputError(self.path, "out of memory (try a smaller --max-frames)", stage=stage) from None
-        except Exception as exc:  # a bug or an odd file: record it, never lose the clip silently
-            raise InputError(self.path, f"unexpected {exc.__class__.__name__}: {exc}", stage=stage) from exc
-        finally:
-            self.timings[stage] += time.perf_counter() - start
+        with self.timer(stage):
+            try:
+                yield
+            except InputError:
+                raise
+            except MemoryError:
+                raise InputError(self.path, "out of memory (try a smaller --max-frames)", stage=stage) from None
+            except Exception as exc:  # a bug or an odd file: record it, never lose the clip silently
+                raise InputError(self.path, f"unexpected {exc.__class__.__name__}: {exc}", stage=stage) from exc
 
 
 def _as_meta(meta: ClipMeta | ManifestRow | None, video_path: str | Path, audio_path: str | Path | None) -> ClipMeta:

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 
 from avcorr.errors import CheckpointError, MissingModelError
+from avcorr.nn.visual_frontend import VisualFrontend
+from avcorr.teachers.base import TeacherOutput
 
 #: deep_avsr's output alphabet: index 0 is the CTC blank, 39 the end-of-sentence token.
 CHARACTERS: list[str] = [
@@ -152,8 +154,6 @@ class DeepAVSRTeacher:
 
     def __init__(self, audio_model: str | Path | None = None, video_model: str | Path | None = None,
                  visual_frontend: str | Path | None = None, device: str = "cpu") -> None:
-        from avcorr.models.visual import VisualFrontend
-
         missing = [name for name, path in (("audio_model", audio_model), ("video_model", video_model),
                                            ("visual_frontend", visual_frontend)) if not path]
         if missing:
@@ -169,8 +169,6 @@ class DeepAVSRTeacher:
     @torch.no_grad()
     def posteriors(self, clip, record):  # (MediaClip | None, ClipRecord) -> TeacherOutput
         import numpy as np
-
-        from avcorr.teachers.base import TeacherOutput
 
         t = record.num_frames
         stft = record.arrays.get("stft")

@@ -11,8 +11,11 @@ not called consistent merely because both sides are mostly silent or mostly open
 score rests on content (which viseme), not on how much the mouth moves (DESIGN §8).
 
 A clip's consistency is the mean c_t at the best of small audio/video offsets (±5 frames: real
-recordings are often a frame or two out of sync), and its score (probability of fake) is a
-logistic of how far that mean falls below ``decision_match``.
+recordings are often a frame or two out of sync). This module is the math only. ``detect`` turns
+the mean into a score calibrated on real clips (:mod:`avcorr.detect.zero_shot`); the
+:attr:`ZeroShotResult.score` here is the *uncalibrated prior*, a logistic of how far the mean
+falls below ``decision_match``, for places that have no reference reals (cross-validation of
+the lip model, benches, ``detect`` without a calibration file).
 """
 from __future__ import annotations
 
@@ -28,21 +31,21 @@ from avcorr.soft_label import soft_correlation_label
 class ZeroShotOptions:
     """``max_offset``: offsets searched, in frames (audio frame t+o against video frame t).
 
-    ``decision_match``: mean correlation at which the score is 0.5; ``temperature``: how fast the
-    score moves with it. Both are fixed priors (unrelated audio averages at most 0.5, a little more
-    after the offset search picks its best), not fitted to any evaluation set.
+    ``decision_match``: mean correlation at which the uncalibrated prior score is 0.5;
+    ``temperature``: how fast it moves with it. Both are fixed priors (unrelated audio averages at
+    most 0.5, a little more after the offset search picks its best), not fitted to any data set.
     """
 
     max_offset: int = 5
     decision_match: float = 0.52
     temperature: float = 0.015
-    threshold: float = 0.5
 
 
 @dataclass
 class ZeroShotResult:
     """One clip's zero-shot outcome. Per-frame arrays are (T,) over the video frames; frames the
-    chosen offset leaves without audio are NaN."""
+    chosen offset leaves without audio are NaN. ``score`` is the uncalibrated prior
+    (:func:`fake_probability`); ``mean_correlation`` is what calibration works on."""
 
     score: float
     mean_correlation: float
@@ -51,10 +54,6 @@ class ZeroShotResult:
     soft_label: np.ndarray
     audio_class: np.ndarray
     visual_class: np.ndarray
-
-    @property
-    def fake(self) -> bool:
-        return self.score >= 0.5
 
 
 def match_probability(audio: np.ndarray, visual: np.ndarray, visual_prior: np.ndarray | None = None) -> np.ndarray:
@@ -77,7 +76,7 @@ def offset_pair(audio: np.ndarray, visual: np.ndarray, offset: int) -> tuple[np.
 
 
 def fake_probability(mean_correlation: float, options: ZeroShotOptions = ZeroShotOptions()) -> float:
-    """The score: logistic((decision_match − mean correlation) / temperature)."""
+    """The uncalibrated prior score in [0, 1]: logistic((decision_match − mean correlation) / temperature)."""
     z = (options.decision_match - mean_correlation) / options.temperature
     return float(1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0))))
 

@@ -16,6 +16,7 @@ import torch
 
 from avcorr.config import ExperimentConfig, TrainerConfig, to_dict
 from avcorr.errors import CheckpointError, ConfigError
+from avcorr.runtime import resolve_device
 from avcorr.train.datamodule import ClipDataModule
 from avcorr.train.task import DetectorTask
 
@@ -32,9 +33,9 @@ class _ShareCpuCores(L.Callback):
 
 
 def resolve_accelerator(trainer: TrainerConfig) -> str:
-    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``."""
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu`` (as :func:`avcorr.runtime.resolve_device`)."""
     if trainer.accelerator == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return resolve_device("auto").type
     return trainer.accelerator
 
 
@@ -127,11 +128,11 @@ def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, res
         raise CheckpointError(f"{ckpt_path}: nothing to resume (no last.ckpt in the run folder)")
     if not resume and ckpt_path.exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    data = ClipDataModule(config, data_dir)
+    data.setup("fit")  # a missing or empty cache fails here, before the run folder is created
     run_dir.mkdir(parents=True, exist_ok=True)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     task = DetectorTask(to_dict(config))
-    data = ClipDataModule(config, data_dir)
-    data.setup("fit")
     if config.loss.balance_classes:
         from avcorr.losses import balanced_class_weights
 

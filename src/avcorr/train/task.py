@@ -20,6 +20,18 @@ from avcorr.errors import InputError
 from avcorr.eval.metrics import roc_auc
 
 
+def use_channels_last(model: torch.nn.Module) -> torch.nn.Module:
+    """Put the 2-D conv weights of the visual frontend in channels-last layout (in place).
+
+    oneDNN (CPU) and cuDNN then run those convs, and the batch norms and ReLUs between them, in
+    NHWC; the frames enter in NCHW and are converted once by the first conv. Only the frontend's
+    per-frame ResNet has 2-D convs; the 3-D stem and the 1-D temporal convs are left as they are."""
+    for module in model.visual_frontend.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            module.to(memory_format=torch.channels_last)
+    return model
+
+
 class DetectorTask(L.LightningModule):
     """Trains a :class:`CorrelationDetector` with L = L_ce + λ_cd·L_cd + λ_jm·L_jm."""
 
@@ -32,6 +44,8 @@ class DetectorTask(L.LightningModule):
         self.save_hyperparameters({"config": values})
         self.config: ExperimentConfig = from_dict(ExperimentConfig, values)
         self.model = build_detector(self.config.model)
+        if self.config.trainer.channels_last:
+            use_channels_last(self.model)
         self.class_weights: list[float] | None = None
         self._val_records: list[tuple[str, float, float]] = []
 

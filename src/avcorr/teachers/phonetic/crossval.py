@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from avcorr.teachers.phonetic.audio import PhoneRecognizer, audio_viseme_posteriors, mix_uniform, viseme_occupancy
-from avcorr.teachers.phonetic.fit import LabelledClip, fit_from_clips, known_transcript, track_landmarks
+from avcorr.teachers.phonetic.fit import LabelledClip, fit_from_clips, known_transcript
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
 
@@ -34,16 +34,11 @@ class AnalysedClip:
         return len(self.landmarks)
 
 
-def analyse_clip(path: str | Path, recognizer: PhoneRecognizer, tracker=None, sigma_frames: float = 1.0,
-                 uniform: float = 0.02) -> AnalysedClip:
-    """Decode and track ``path``, then :func:`analyse_landmarks`."""
-    media, landmarks, _ = track_landmarks(path, tracker=tracker)
-    return analyse_landmarks(path, media.audio, landmarks, media.fps, recognizer, sigma_frames, uniform)
-
-
 def analyse_landmarks(path: str | Path, audio: np.ndarray, landmarks: np.ndarray, fps: float, recognizer: PhoneRecognizer,
                       sigma_frames: float = 1.0, uniform: float = 0.02) -> AnalysedClip:
-    """Phone-loop posteriors of the clip's audio, and labels (forced alignment where a transcript is known)."""
+    """Phone-loop posteriors of the clip's audio, and labels (forced alignment where a transcript is known).
+
+    Works on a prepared clip; :func:`avcorr.prepare.lip_fitting.analyse_clip` decodes and tracks a video first."""
     t = len(landmarks)
     loop = recognizer.phone_loop(audio)
     transcript = known_transcript(path)

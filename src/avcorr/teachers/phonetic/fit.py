@@ -5,14 +5,16 @@ writes beside its clips (``<video>.phones.json``, exact: eSpeak says when it spo
 else pocketsphinx's forced alignment where the transcript is known (a ``<video>.txt`` beside the
 file, or a GRID corpus file name); else pocketsphinx's phone loop. No human annotation is involved, so any folder of real talking-face clips
 (a user's own, GRID, or ``avcorr synth`` output) can refit the model.
+
+This module works on prepared clips (landmarks and audio); decoding and face tracking are
+``prepare``'s job, a layer above: :func:`avcorr.prepare.lip_fitting.fit_from_videos` does both.
 """
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
@@ -65,24 +67,20 @@ def clip_labels(path: str | Path, audio, num_frames: int, fps: float, recognizer
     return viseme_occupancy(segments, num_frames, fps).argmax(axis=1), mode
 
 
-def track_landmarks(video_path: str | Path, audio_path: str | Path | None = None, tracker=None):
-    """Decode a clip and follow its main face: ``(MediaClip, landmarks (T, 478, 3), found (T,))``."""
-    from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
+def label_landmarks(path: str | Path, audio: np.ndarray, landmarks: np.ndarray, fps: float,
+                    recognizer: PhoneRecognizer, use_transcripts: bool = True) -> LabelledClip:
+    """Viseme labels for one prepared clip: its face-mesh ``landmarks`` (T, 478, 3) at ``fps`` and
+    its mono ``audio`` (16 kHz float); ``path`` is the video, where the sidecar labels are looked up.
 
-    prepared = prepare_clip(video_path, audio_path, PrepareOptions(store_stft=False, store_mouth=False), tracker=tracker)
-    return prepared.media, prepared.record.arrays["landmarks"], prepared.record.arrays["face_found"]
-
-
-def label_clip(video_path: str | Path, recognizer: PhoneRecognizer, tracker=None,
-               use_transcripts: bool = True) -> LabelledClip:
-    """Landmarks and recogniser-made viseme labels for one video."""
-    media, landmarks, _ = track_landmarks(video_path, tracker=tracker)
-    labels, mode = clip_labels(video_path, media.audio, len(landmarks), media.fps, recognizer, use_transcripts)
-    return LabelledClip(str(video_path), landmarks, labels, mode)
+    Decoding and tracking happen in the caller (:mod:`avcorr.prepare.lip_fitting`)."""
+    labels, mode = clip_labels(path, audio, len(landmarks), fps, recognizer, use_transcripts)
+    return LabelledClip(str(path), landmarks, labels, mode)
 
 
 def fit_from_clips(clips: Iterable[LabelledClip], context: int = 2, regularization: float = 0.01,
                    provenance: dict | None = None) -> LipVisemeModel:
+    """The lip viseme model fitted on labelled clips (``context`` frames each side; ``regularization``
+    is sklearn's C), with how many clips had which kind of labels in its provenance."""
     clips = list(clips)
     return fit_lip_viseme_model(
         [lip_features(c.landmarks, context) for c in clips], [c.labels for c in clips], context=context,
@@ -91,27 +89,3 @@ def fit_from_clips(clips: Iterable[LabelledClip], context: int = 2, regularizati
                     "synth_clips": sum(c.label_mode == "synth_phones" for c in clips),
                     "clip_names": sorted(Path(c.path).name for c in clips), **(provenance or {})},
     )
-
-
-def fit_from_videos(paths: Iterable[str | Path], context: int = 2, regularization: float = 0.01,
-                    use_transcripts: bool = True, on_clip: Callable[[str, str | None], None] | None = None,
-                    ) -> tuple[LipVisemeModel, list[tuple[str, str]]]:
-    """Fit from videos; returns the model and the ``(path, reason)`` of clips that failed."""
-    from avcorr.errors import AvcorrError
-    from avcorr.media.face import FaceTracker
-
-    recognizer, tracker = PhoneRecognizer(), FaceTracker()
-    clips, failures = [], []
-    for path in paths:
-        try:
-            clips.append(label_clip(path, recognizer, tracker, use_transcripts))
-            if on_clip:
-                on_clip(str(path), None)
-        except AvcorrError as exc:
-            failures.append((str(path), str(exc)))
-            if on_clip:
-                on_clip(str(path), str(exc))
-    if not clips:
-        raise ValueError("no clip could be labelled")
-    model = fit_from_clips(clips, context, regularization, provenance={"fitted_at": time.strftime("%Y-%m-%d")})
-    return model, failures

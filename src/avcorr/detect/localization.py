@@ -8,20 +8,26 @@ frames are manipulated (``frame_labels``, or ``meta.fake_window`` in seconds). T
   the true fake windows are the objects. Detections of all clips are ranked by their score; one is a
   true positive when it overlaps a not yet matched true window of its clip with IoU ≥ 0.5 (greedy, as
   in ActivityNet); AP is the area under the precision envelope of that ranking.
+
+It lives in ``detect`` because it judges detect's segments; the frame scores are evaluate's
+(:mod:`avcorr.eval.scoring`), the ranking metrics :mod:`avcorr.eval.metrics`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from avcorr.data.clip_cache import ClipCache, load_clip
-from avcorr.errors import AvcorrError, InputError
-from avcorr.eval.metrics import average_precision, roc_auc
+from avcorr.data.dataset import ClipEntry, list_clips
 from avcorr.detect.segments import Segment, SegmentOptions, find_segments, interval_iou, runs_of, segment_mask
+from avcorr.errors import AvcorrError, InputError
+from avcorr.eval.evaluate import load_run
+from avcorr.eval.metrics import average_precision, roc_auc
+from avcorr.eval.scoring import score_record
 
 IOU_THRESHOLD = 0.5
 
@@ -147,25 +153,23 @@ def is_partial(labels: np.ndarray | None) -> bool:
 
 def localize_cache(checkpoint: str | Path, data_dir: str | Path, split: str = "test", threshold: float = 0.5,
                    device: str = "auto", segment_options: SegmentOptions | None = None, include_real: bool = False,
-                   progress: bool = False) -> tuple[LocalizationResult, list[dict[str, str]]]:
+                   progress: Callable[[Iterable[ClipEntry], str], Iterable[ClipEntry]] | None = None,
+                   ) -> tuple[LocalizationResult, list[dict[str, str]]]:
     """Localization metrics of a run on the partially forged clips of a cache (``split`` or ``all``).
 
     ``include_real`` adds the real clips (all frames labelled 0), where every segment is a false
-    positive. Returns the result and the clips that could not be read."""
-    from avcorr.cli.common import progress as progress_bar
-    from avcorr.data.dataset import list_clips
-    from avcorr.detect.model_detector import ModelDetector
-
+    positive. ``progress`` wraps the loop over the clips (None: no bar). Returns the result and the
+    clips that could not be read."""
     data_path = Path(data_dir)
     if not data_path.is_dir():
         raise InputError(data_path, "clip cache folder not found", stage="evaluate")
     entries = [e for e in list_clips(ClipCache(data_path)) if split == "all" or e.split == split]
     if not entries:
         raise InputError(data_path, f"no clips in split {split!r} (use --split all for every clip)", stage="evaluate")
-    detector = ModelDetector(checkpoint, device=device)
+    model, config = load_run(checkpoint, device=device)
     options = segment_options or SegmentOptions.for_threshold(threshold)
     clips, failures = [], []
-    for entry in progress_bar(entries, "localizing", enabled=progress):
+    for entry in progress(entries, "localizing") if progress else entries:
         try:
             record = load_clip(entry.path, arrays=("frame_labels",))
             labels = clip_frame_labels(record.arrays, record.meta.fake_window, record.meta.num_frames, record.meta.fps)
@@ -175,7 +179,7 @@ def localize_cache(checkpoint: str | Path, data_dir: str | Path, split: str = "t
             if not (is_partial(labels) or (include_real and real)):
                 continue
             record = load_clip(entry.path, arrays=("frames", "mfcc"))
-            scores = detector.score_record(record)
+            scores = score_record(model, record, config.model.visual.frame_size, config.data.max_clip_frames)
         except AvcorrError as exc:
             failures.append({"clip_id": entry.clip_id, "path": str(entry.path), "reason": str(exc)})
             continue

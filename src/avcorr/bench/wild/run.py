@@ -1,0 +1,264 @@
+"""``avcorr bench wild``: leave-one-generator-family-out on genuine forgeries (DESIGN §9).
+
+Stages, each done once under the work folder and skipped on a rerun (resumable):
+
+1. ``folds``     catalog → folds (no source group on both sides; paired reals with their fakes);
+2. ``prepare``   every clip once, with the phonetic teacher (capped at ``prepare_frames``);
+3. ``crop``      every clip cut to its centre ``crop_frames`` frames, so that no variant can see a
+                 clip's duration or frame count;
+4. ``features``  per-clip tables: container metadata + global frame statistics (the shortcut
+                 baseline), visual cues, the zero-shot consistency;
+5. ``runs``      every variant on every fold (3 seeds where a network trains), each run's scores
+                 written as it ends;
+6. ``report``    ``wild.json`` + ``wild.md``: per family and overall ROC-AUC and AP with 95%
+                 bootstrap CIs, false-alarm rate and fake recall at each fold's own threshold.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+import numpy as np
+
+from avcorr.bench.state import StageClock
+from avcorr.bench.wild.catalog import CatalogClip, read_catalog
+from avcorr.bench.wild.folds import Fold, build_folds, check_folds
+from avcorr.bench.wild.report import ScoreRow, build_report, write_report
+from avcorr.bench.wild.variants import (
+    ANIMATION, BACKGROUND, CONSISTENCY, CONTAINER, TRACE, WILD_VARIANTS, rows_for, run_features, run_student,
+    run_zero_shot,
+)
+from avcorr.errors import ConfigError, InputError
+from avcorr.runtime import plain_json
+
+T = TypeVar("T")
+Progress = Callable[[Iterable[T], str], Iterable[T]]
+DEFAULT_VARIANTS = ("shortcut", "zero-shot", "detection-only", "full", "cues-trace", "cues-animation", "cues", "fused")
+SCORES_NAME = "scores.csv"
+
+
+@dataclass
+class WildOptions:
+    """What one benchmark run does. ``student_overrides`` apply to ``student_config`` for every
+    trained network; ``epochs`` is per training run."""
+
+    data_dir: Path
+    work_dir: Path
+    out_dir: Path
+    catalog: Path | None = None
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    variants: list[str] = field(default_factory=lambda: list(DEFAULT_VARIANTS))
+    prepare_frames: int = 150
+    crop_frames: int = 75
+    workers: int = 2
+    student_config: str = "cpu"
+    student_overrides: list[str] = field(default_factory=lambda: ["data.train_crop_frames=50", "data.max_clip_frames=75"])
+    epochs: int = 6
+    false_alarm_rate: float = 0.05
+    uncertain_rate: float = 0.20
+    min_family_clips: int = 3
+    fold_seed: int = 0
+    n_boot: int = 1000
+    report_only: bool = False
+    command: str = ""
+
+    def validate(self) -> None:
+        unknown = [v for v in self.variants if v not in WILD_VARIANTS]
+        if unknown:
+            raise ConfigError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(WILD_VARIANTS)}")
+        if not 0 < self.false_alarm_rate < self.uncertain_rate < 1:
+            raise ConfigError("need 0 < --false-alarm-rate < the uncertain band's rate < 1")
+        if self.crop_frames < 8 or self.prepare_frames < self.crop_frames:
+            raise ConfigError("need 8 <= --crop-frames <= --prepare-frames")
+
+
+def run_wild(options: WildOptions, log: Callable[[str], None] = print, progress: Progress | None = None) -> dict[str, Any]:
+    """Run (or resume) the benchmark and write its tables; returns the JSON document."""
+    options.validate()
+    work = options.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    clock = StageClock(work)
+    clips = {c.clip_id: c for c in read_catalog(options.data_dir, options.catalog)}
+    folds = build_folds(list(clips.values()), min_family_clips=options.min_family_clips, seed=options.fold_seed)
+    check_folds(folds, list(clips.values()))
+    (work / "folds.json").write_text(json.dumps([asdict(f) for f in folds], indent=1) + "\n")
+    if not options.report_only:
+        cache = _prepared_cache(options, clips, clock, log, progress)
+        tables = _feature_tables(options, clips, cache, clock, log, progress)
+        _run_all(options, clips, folds, cache, tables, clock, log)
+    return _report(options, clips, folds, clock, log)
+
+
+def _stage(clock: StageClock, name: str, log: Callable[[str], None]) -> tuple[bool, float]:
+    done = clock.done(name)
+    if not done:
+        log(f"wild: {name} …")
+    return done, time.perf_counter()
+
+
+def _prepared_cache(options: WildOptions, clips: dict[str, CatalogClip], clock: StageClock,
+                    log: Callable[[str], None], progress: Progress | None) -> Path:
+    """Stages 2–3: the phonetic-teacher cache of every clip, then its fixed-length crop."""
+    from avcorr.data.cache_views import crop_cache
+    from avcorr.data.manifest import ManifestRow
+    from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
+
+    full, cropped = options.work_dir / "cache_full", options.work_dir / "cache"
+    done, started = _stage(clock, "prepare", log)
+    if not done:
+        rows = [ManifestRow(clip_id=c.clip_id, video_path=str(c.path), label=c.label, method=c.family,
+                            source_id=c.source_group, dataset="wild") for c in clips.values()]
+        summary = prepare_manifest(rows, full, PrepareOptions(max_frames=options.prepare_frames, store_stft=False),
+                                   workers=options.workers, teacher="phonetic")
+        failed = [f"{f['clip_id']} ({f['stage']}: {f['reason']})" for f in getattr(summary, "failures", [])]
+        clock.record("prepare", time.perf_counter() - started, clips=len(rows), failures=failed)
+    done, started = _stage(clock, "crop", log)
+    if not done:
+        crop_cache(full, cropped, options.crop_frames, progress=progress)
+        clock.record("crop", time.perf_counter() - started, frames=options.crop_frames)
+    return cropped
+
+
+def _feature_tables(options: WildOptions, clips: dict[str, CatalogClip], cache: Path, clock: StageClock,
+                    log: Callable[[str], None], progress: Progress | None) -> dict[str, dict[str, float]]:
+    """Stage 4: one table per clip, every feature named ``group.name``; a clip whose features fail
+    keeps the others (its failed group is NaN, which the classifiers impute)."""
+    from avcorr.cues.classifier import load_rows, save_rows
+
+    path = options.work_dir / "features.json"
+    done, started = _stage(clock, "features", log)
+    if done and path.exists():
+        return load_rows(path)
+    from avcorr.cues.container import container_features
+    from avcorr.cues.features import clip_cue_features
+    from avcorr.data.clip_cache import ClipCache, load_clip
+    from avcorr.teachers.zero_shot import zero_shot
+
+    cache_files = {p.stem: p for p in ClipCache(cache).clip_files()}
+    tables: dict[str, dict[str, float]] = {}
+    failures: list[str] = []
+    ids = sorted(clips)
+    for clip_id in (progress(ids, "features") if progress else ids):
+        clip = clips[clip_id]
+        table: dict[str, float] = {}
+        try:
+            table.update({f"{CONTAINER}.{k}": v for k, v in container_features(clip.path).items()})
+        except InputError as exc:
+            failures.append(f"{clip_id} (container: {exc})")
+        if clip_id in cache_files:
+            record = load_clip(cache_files[clip_id])
+            try:
+                table.update(clip_cue_features(record, video_path=clip.path))
+            except InputError as exc:
+                failures.append(f"{clip_id} (cues: {exc})")
+            arrays = record.arrays
+            if "audio_posteriors" in arrays and "visual_posteriors" in arrays:
+                result = zero_shot(arrays["audio_posteriors"], arrays["visual_posteriors"])
+                table[f"{CONSISTENCY}.mean_correlation"] = result.mean_correlation
+        tables[clip_id] = table
+    save_rows(path, tables)
+    clock.record("features", time.perf_counter() - started, failures=failures,
+                 groups=[CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY])
+    return tables
+
+
+def _run_all(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence[Fold], cache: Path,
+             tables: dict[str, dict[str, float]], clock: StageClock, log: Callable[[str], None]) -> None:
+    """Stage 5: seed-major order (all folds of seed 0 first), so a cut run leaves whole seeds."""
+    done_runs = _done_runs(options.work_dir)
+    consistency = {i: t.get(f"{CONSISTENCY}.mean_correlation", np.nan) for i, t in tables.items()}
+    for seed_index, seed in enumerate(options.seeds):
+        for name in options.variants:
+            variant = WILD_VARIANTS[name]
+            if not variant.trained_network and seed_index > 0:
+                continue  # deterministic given the data: one seed
+            for fold in folds:
+                key = f"{name}/seed{seed}/{fold.name}"
+                if key in done_runs:
+                    continue
+                started = time.perf_counter()
+                if variant.kind == "features":
+                    scores, calibration = run_features(variant, fold, clips, tables, options.false_alarm_rate,
+                                                       options.uncertain_rate)
+                elif variant.kind == "zero-shot":
+                    scores, calibration = run_zero_shot(fold, clips, consistency, options.false_alarm_rate,
+                                                        options.uncertain_rate)
+                else:
+                    scores, calibration = run_student(
+                        variant, fold, seed, clips, cache, options.work_dir / "runs" / name / f"seed{seed}" / fold.name,
+                        options.student_config, options.student_overrides, options.epochs,
+                        options.false_alarm_rate, options.uncertain_rate)
+                rows = rows_for(name, seed, fold, clips, scores, calibration)
+                _append_rows(options.work_dir, rows)
+                seconds = time.perf_counter() - started
+                clock.record(f"run:{key}", seconds, calibration=calibration.to_dict(), clips=len(rows))
+                log(f"wild: {key}: {len(rows)} clips scored in {seconds:.0f} s")
+
+
+def _done_runs(work: Path) -> set[str]:
+    path = work / SCORES_NAME
+    if not path.exists():
+        return set()
+    with path.open(newline="") as handle:
+        return {f"{r['variant']}/seed{r['seed']}/{r['fold']}" for r in csv.DictReader(handle)}
+
+
+def _append_rows(work: Path, rows: Sequence[ScoreRow]) -> None:
+    path = work / SCORES_NAME
+    new = not path.exists()
+    columns = list(ScoreRow.__dataclass_fields__)
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        if new:
+            writer.writeheader()
+        writer.writerows([asdict(r) for r in rows])
+
+
+def read_score_rows(work: Path) -> list[ScoreRow]:
+    path = work / SCORES_NAME
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return [ScoreRow(variant=r["variant"], seed=int(r["seed"]), fold=r["fold"], clip_id=r["clip_id"],
+                         label=int(r["label"]), family=r["family"], source_group=r["source_group"],
+                         score=float(r["score"]), fake_threshold=float(r["fake_threshold"]),
+                         uncertain_threshold=float(r["uncertain_threshold"])) for r in csv.DictReader(handle)]
+
+
+def _report(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence[Fold], clock: StageClock,
+            log: Callable[[str], None]) -> dict[str, Any]:
+    """Stage 6: the tables, from every run finished so far (safe beside a run in progress)."""
+    from avcorr.bench.machine import machine_description
+
+    rows = read_score_rows(options.work_dir)
+    machine = clock.state.setdefault("machine", machine_description())
+    clock.save()
+    header = {
+        "command": options.command, "commit": _commit(), "options": plain_json({
+            k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}),
+        "machine": machine, "load_average_at_report": [round(x, 2) for x in __import__("os").getloadavg()],
+        "stage_seconds": clock.seconds(),
+        "folds": [{"name": f.name, "families": list(f.families), "test_fakes": sum(clips[i].label for i in f.test_ids),
+                   "test_reals": sum(1 - clips[i].label for i in f.test_ids), "train": len(f.train_ids),
+                   "excluded": len(f.excluded_ids), "notes": f.notes} for f in folds],
+        "corpus": {"clips": len(clips), "real": sum(1 - c.label for c in clips.values()),
+                   "fake": sum(c.label for c in clips.values())},
+        "variants": {n: WILD_VARIANTS[n].description for n in options.variants},
+    }
+    document = build_report(rows, header, n_boot=options.n_boot)
+    json_path, md_path = write_report(document, options.out_dir)
+    log(f"wild: wrote {json_path} and {md_path}")
+    return document
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"

@@ -1,0 +1,182 @@
+"""The detectors the wild benchmark compares, and how each is fitted and scored on one fold.
+
+Three kinds: ``features`` (a calibrated linear classifier over named per-clip features: the
+metadata shortcut baseline, the cue detectors, the fused score), ``zero-shot`` (the phonetic
+teacher's consistency, mapped to a score by the training side's real clips only) and
+``student`` (the paper's network trained on the fold's training clips). Every kind returns the
+held-out clips' scores and a calibration fitted on training-side real clips only.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from avcorr.bench.wild.catalog import CatalogClip
+from avcorr.bench.wild.folds import Fold
+from avcorr.bench.wild.report import ScoreRow
+from avcorr.eval.calibration import Calibration, calibrate
+
+#: feature groups: the name prefix of each feature in the per-clip tables
+CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY = "container", "trace", "anim", "bg", "zs"
+
+
+@dataclass(frozen=True)
+class WildVariant:
+    """One row of the comparison. ``groups``: the feature groups a ``features`` variant uses;
+    ``lambda_cd``/``lambda_jm``: a ``student`` variant's loss weights."""
+
+    name: str
+    kind: str
+    description: str
+    groups: tuple[str, ...] = ()
+    lambda_cd: float = 0.0
+    lambda_jm: float = 0.0
+
+    @property
+    def trained_network(self) -> bool:
+        return self.kind == "student"
+
+
+WILD_VARIANTS: dict[str, WildVariant] = {v.name: v for v in (
+    WildVariant("shortcut", "features", "metadata-only baseline: resolution, fps, duration, bitrate, codec, audio "
+                "rate, global sharpness and noise (logistic regression)", groups=(CONTAINER,)),
+    WildVariant("zero-shot", "zero-shot", "phonetic teacher's content consistency, no training; score mapped by "
+                "the training side's real clips"),
+    WildVariant("detection-only", "student", "student detector, detection loss only (λ_cd = λ_jm = 0)"),
+    WildVariant("full", "student", "student detector with the paper's losses (λ_cd = λ_jm = 1)",
+                lambda_cd=1.0, lambda_jm=1.0),
+    WildVariant("cues-trace", "features", "visual traces of generation (mouth texture, flicker, blending "
+                "boundary, landmark jitter)", groups=(TRACE,)),
+    WildVariant("cues-animation", "features", "still-image animation cues (head vs background motion, blinks, "
+                "identity and texture drift)", groups=(ANIMATION, BACKGROUND)),
+    WildVariant("cues", "features", "all visual cues (traces + animation)", groups=(TRACE, ANIMATION, BACKGROUND)),
+    WildVariant("fused", "features", "all visual cues + the zero-shot consistency, fitted on the training side",
+                groups=(TRACE, ANIMATION, BACKGROUND, CONSISTENCY)),
+)}
+
+
+def feature_names(tables: Mapping[str, Mapping[str, float]], groups: Sequence[str]) -> list[str]:
+    """The sorted feature names of ``groups`` present in any clip's table."""
+    names = {n for row in tables.values() for n in row if n.split(".", 1)[0] in groups}
+    return sorted(names)
+
+
+def calibration_from_reals(real_scores: Sequence[float], false_alarm_rate: float, uncertain_rate: float,
+                           source: str) -> Calibration:
+    """Thresholds at the two false-alarm rates on training-side real clips (NaN scores left out)."""
+    finite = [float(s) for s in real_scores if np.isfinite(s)]
+    return calibrate(finite, source, fake_false_alarm_rate=false_alarm_rate, uncertain_false_alarm_rate=uncertain_rate)
+
+
+def rows_for(variant: str, seed: int, fold: Fold, clips: Mapping[str, CatalogClip], scores: Mapping[str, float],
+             calibration: Calibration) -> list[ScoreRow]:
+    """The fold's held-out clips as score rows (clips without a score are left out)."""
+    rows = []
+    for clip_id in fold.test_ids:
+        if clip_id not in scores or not np.isfinite(scores[clip_id]):
+            continue
+        clip = clips[clip_id]
+        rows.append(ScoreRow(variant=variant, seed=seed, fold=fold.name, clip_id=clip_id, label=clip.label,
+                             family=clip.family, source_group=clip.source_group, score=float(scores[clip_id]),
+                             fake_threshold=calibration.fake_threshold,
+                             uncertain_threshold=calibration.uncertain_threshold))
+    return rows
+
+
+def run_features(variant: WildVariant, fold: Fold, clips: Mapping[str, CatalogClip],
+                 tables: Mapping[str, Mapping[str, float]], false_alarm_rate: float, uncertain_rate: float,
+                 c: float = 0.1) -> tuple[dict[str, float], Calibration]:
+    """Fit the variant's classifier on the fold's training clips; score its test clips.
+
+    The threshold comes from training-side real clips scored by grouped inner folds (models that
+    did not see the clip's source group), not from in-sample scores."""
+    from avcorr.cues.classifier import fit_classifier, out_of_fold_scores
+
+    names = feature_names(tables, variant.groups)
+    train = [i for i in fold.train_ids if i in tables]
+    labels = [clips[i].label for i in train]
+    rows = [tables[i] for i in train]
+    model = fit_classifier(rows, labels, names, c=c)
+    inner = out_of_fold_scores(rows, labels, [clips[i].source_group for i in train], names, c=c)
+    reals = [s for s, y in zip(inner, labels) if y == 0]
+    calibration = calibration_from_reals(reals, false_alarm_rate, uncertain_rate,
+                                         f"{len(reals)} training-side real clips, grouped inner folds")
+    test = [i for i in fold.test_ids if i in tables]
+    return dict(zip(test, model.score([tables[i] for i in test]).tolist())), calibration
+
+
+def run_zero_shot(fold: Fold, clips: Mapping[str, CatalogClip], consistency: Mapping[str, float],
+                  false_alarm_rate: float, uncertain_rate: float) -> tuple[dict[str, float], Calibration]:
+    """Zero-shot scores from the training side's real clips only (their mean correlations are the
+    reference); thresholds from those reals' leave-one-out scores."""
+    from avcorr.detect.zero_shot import ZeroShotCalibration
+
+    reference = {i: consistency[i] for i in fold.train_ids
+                 if clips[i].label == 0 and np.isfinite(consistency.get(i, np.nan))}
+    mapping = ZeroShotCalibration(mean_correlations=list(reference.values()), clips=list(reference),
+                                  source=f"{len(reference)} training-side real clips",
+                                  fake_false_alarm_rate=false_alarm_rate, uncertain_false_alarm_rate=uncertain_rate)
+    scores = {i: mapping.score(consistency[i]) for i in fold.test_ids if np.isfinite(consistency.get(i, np.nan))}
+    return scores, mapping.calibration()
+
+
+def run_student(variant: WildVariant, fold: Fold, seed: int, clips: Mapping[str, CatalogClip], cache_dir: Path,
+                run_dir: Path, config_name: str, overrides: Sequence[str], epochs: int,
+                false_alarm_rate: float, uncertain_rate: float) -> tuple[dict[str, float], Calibration]:
+    """Train the student on the fold's training clips (resuming a cut run), score the held-out
+    clips and the training reals; the threshold comes from the training reals (in-sample: the
+    network has seen them, so its held-out false-alarm rate is what the report checks)."""
+    from avcorr.config import load_experiment_config
+    from avcorr.data.cache_views import subset_view
+    from avcorr.train.fit import LAST_CHECKPOINT, fit
+
+    scores_path = run_dir / "scores.csv"
+    if not scores_path.exists():
+        model_dir = run_dir / "model"
+        if not (model_dir / "model.safetensors").exists():
+            view = subset_view(cache_dir, fold.train_ids, run_dir / "train_cache")
+            config = load_experiment_config(config_name, [
+                *overrides, f"loss.lambda_cd={variant.lambda_cd}", f"loss.lambda_jm={variant.lambda_jm}",
+                f"trainer.seed={seed}", f"trainer.max_epochs={epochs}", "data.val_fraction=0.0",
+                "trainer.devices=1", "trainer.accelerator=cpu"])
+            fit(config, view, model_dir, resume=(model_dir / LAST_CHECKPOINT).exists(), progress=False)
+            shutil.rmtree(view)
+            (model_dir / LAST_CHECKPOINT).unlink(missing_ok=True)
+        wanted = list(fold.test_ids) + [i for i in fold.train_ids if clips[i].label == 0]
+        write_scores(scores_path, score_student(model_dir, cache_dir, wanted))
+    scores = read_scores(scores_path)
+    reals = [scores[i] for i in fold.train_ids if clips[i].label == 0 and i in scores]
+    calibration = calibration_from_reals(reals, false_alarm_rate, uncertain_rate,
+                                         f"{len(reals)} training real clips (in-sample)")
+    return {i: scores[i] for i in fold.test_ids if i in scores}, calibration
+
+
+def score_student(model_dir: Path, cache_dir: Path, clip_ids: Sequence[str]) -> dict[str, float]:
+    """The mean frame probability of fake of each clip, by the one long-clip scorer."""
+    from avcorr.data.clip_cache import ClipCache
+    from avcorr.data.dataset import list_clips
+    from avcorr.eval.evaluate import load_run, score_clips
+
+    wanted = set(clip_ids)
+    entries = [e for e in list_clips(ClipCache(cache_dir)) if e.clip_id in wanted]
+    model, config = load_run(model_dir, device="cpu")
+    scored, _ = score_clips(model, entries, config.model.visual.frame_size, config.data.max_clip_frames)
+    return {c.clip_id: c.score for c in scored}
+
+
+def write_scores(path: Path, scores: Mapping[str, float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["clip_id", "score"])
+        writer.writerows([[k, f"{v:.6f}"] for k, v in scores.items()])
+
+
+def read_scores(path: Path) -> dict[str, float]:
+    with path.open(newline="") as handle:
+        return {r["clip_id"]: float(r["score"]) for r in csv.DictReader(handle)}

@@ -1,0 +1,333 @@
+"""Cues of still-image animation: how a head moves, how eyes blink, whether the face drifts.
+
+Animators (SadTalker, Hallo, FantasyTalking, FLOAT, …) drive one photograph: the head sways on a
+learned, often too regular or too small, motion; blinks are missing, periodic or one-eyed; the
+face texture slowly drifts from the photograph, or never changes at all; the background is
+frozen or warps with the head, where a filmed background moves with the camera, not the head.
+
+Head and eye measures come from the cached face boxes (source pixels, normalised by the box size)
+and landmarks (face-crop pixels, as ratios); drift from the face crops; background motion
+(:func:`background_motion`) from a light decode of the video itself.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from avcorr.cues import stats
+from avcorr.cues.stats import NAN
+from avcorr.errors import InputError
+from avcorr.forge.methods.landmarks import (
+    EYE_CORNERS, LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
+)
+from avcorr.teachers.phonetic.lips import CHEEKS, CHIN, EYE_OUTER, NOSE_TIP
+
+#: An eye counts as closing when its aspect ratio falls below this share of the clip's median.
+BLINK_DROP = 0.65
+#: Longest closure still counted as a blink (longer ones are eyes kept shut), seconds.
+MAX_BLINK_S = 0.8
+
+#: The face box (itself 1.25 × the face mesh) enlarged this much is kept out of the background.
+BACKGROUND_MARGIN = 1.3
+#: Least share of the frame left as background for background motion to be measured.
+MIN_BACKGROUND = 0.03
+
+#: Stable names, in order, of :func:`animation_features`' output.
+FEATURE_NAMES: tuple[str, ...] = (
+    "head_speed", "head_speed_std", "head_scale_speed",
+    "yaw_std", "yaw_speed", "pitch_std", "pitch_speed", "roll_std_deg",
+    "blink_count", "blink_rate_per_min", "blink_duration_s", "ear_mean", "ear_std", "ear_lr_corr",
+    "ncc_mean", "ncc_min", "ncc_slope_per_s", "texture_std_slope",
+)
+#: Stable names, in order, of :func:`background_motion`'s output.
+BACKGROUND_NAMES: tuple[str, ...] = (
+    "motion_log_ratio", "bg_motion", "face_motion", "bg_head_corr", "bg_static_fraction",
+)
+
+
+def animation_features(
+    frames: np.ndarray | None,
+    landmarks: np.ndarray | None,
+    face_boxes: np.ndarray | None = None,
+    fps: float = 25.0,
+) -> dict[str, float]:
+    """Still-image animation cues of one clip (names in :data:`FEATURE_NAMES`; NaN if not measurable).
+
+    ``frames`` (T, H, H) uint8 face crops; ``landmarks`` (T, 478, 3) face-crop pixels;
+    ``face_boxes`` (T, 4) source pixels; ``fps`` of the crops. Units:
+
+    - ``head_speed`` (± ``head_speed_std``): face-box centre speed in box widths per second;
+      ``head_scale_speed``: mean |d log(box size)/dt| per second.
+    - pose proxies from landmarks: yaw = nose tip's horizontal place between the face's sides
+      (−1 … 1), pitch = nose tip's height between the eye line and the chin (0 … 1), roll = the eye
+      line's angle (degrees); ``*_std`` over the clip, ``*_speed`` mean |change| per second.
+    - eyes: eye aspect ratio (EAR: mean lid gap over corner distance, both eyes averaged);
+      ``blink_count`` closures below ``BLINK_DROP`` × the median EAR lasting at most
+      ``MAX_BLINK_S``; ``blink_rate_per_min``; ``blink_duration_s`` their mean length (NaN
+      without a blink); ``ear_mean``, ``ear_std``; ``ear_lr_corr`` the two eyes' EAR correlation.
+    - drift: normalised cross-correlation of each low-passed (16×16) face crop with the mean of the
+      first second's: ``ncc_mean``, ``ncc_min``, ``ncc_slope_per_s`` (per second); and
+      ``texture_std_slope``, the relative change per second of the crop's high-pass std.
+    """
+    out = dict.fromkeys(FEATURE_NAMES, NAN)
+    with np.errstate(all="ignore"):
+        if face_boxes is not None and np.asarray(face_boxes).ndim == 2 and len(face_boxes) >= 3:
+            out.update(_head_motion(np.asarray(face_boxes, dtype=np.float64), fps))
+        lm = None if landmarks is None else np.asarray(landmarks, dtype=np.float64)
+        if lm is not None and lm.ndim == 3 and len(lm) >= 3 and lm.shape[1] > max(LEFT_EYE_LOWER + LEFT_EYE_UPPER):
+            out.update(_pose(lm, fps))
+            out.update(_eyes(lm, fps))
+        if frames is not None and np.asarray(frames).ndim == 3 and len(frames) >= 3:
+            out.update(_drift(np.asarray(frames), fps))
+    return {name: float(out[name]) for name in FEATURE_NAMES}
+
+
+# ----------------------------------------------------------------------------- head and pose
+
+
+def head_speed_series(face_boxes: np.ndarray, fps: float = 25.0) -> np.ndarray:
+    """(T − 1,) face-box centre speed between consecutive frames, box widths per second."""
+    boxes = np.asarray(face_boxes, dtype=np.float64)
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    size = np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6)
+    return np.linalg.norm(np.diff(centre, axis=0), axis=1) / ((size[1:] + size[:-1]) / 2) * fps
+
+
+def _head_motion(boxes: np.ndarray, fps: float) -> dict[str, float]:
+    speed = head_speed_series(boxes, fps)
+    size = boxes[:, 2] - boxes[:, 0]
+    log_size = np.log(np.where(size > 0, size, np.nan))
+    return {
+        "head_speed": stats.mean(speed), "head_speed_std": stats.std(speed),
+        "head_scale_speed": stats.mean(np.abs(np.diff(log_size))) * fps,
+    }
+
+
+def _pose(lm: np.ndarray, fps: float) -> dict[str, float]:
+    left, right = lm[:, CHEEKS[0], :2], lm[:, CHEEKS[1], :2]
+    nose = lm[:, NOSE_TIP, :2]
+    span = right[:, 0] - left[:, 0]
+    yaw = 2 * (nose[:, 0] - left[:, 0]) / np.where(np.abs(span) > 1e-6, span, np.nan) - 1
+    eye_a, eye_b = lm[:, EYE_OUTER[0], :2], lm[:, EYE_OUTER[1], :2]
+    eye_y = (eye_a[:, 1] + eye_b[:, 1]) / 2
+    height = lm[:, CHIN, 1] - eye_y
+    pitch = (nose[:, 1] - eye_y) / np.where(np.abs(height) > 1e-6, height, np.nan)
+    roll = np.degrees(np.arctan2(eye_b[:, 1] - eye_a[:, 1], eye_b[:, 0] - eye_a[:, 0]))
+    return {
+        "yaw_std": stats.std(yaw), "yaw_speed": stats.mean(np.abs(np.diff(yaw))) * fps,
+        "pitch_std": stats.std(pitch), "pitch_speed": stats.mean(np.abs(np.diff(pitch))) * fps,
+        "roll_std_deg": stats.std(roll),
+    }
+
+
+# ----------------------------------------------------------------------------- eyes
+
+
+def eye_aspect_ratio(landmarks: np.ndarray) -> np.ndarray:
+    """(T, 2) eye aspect ratio of each eye (the subject's right, then left): mean distance between
+    the upper and lower lid points over the distance between the eye's corners (unitless)."""
+    lm = np.asarray(landmarks, dtype=np.float64)[:, :, :2]
+    out = []
+    for upper, lower, corners in ((RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, EYE_CORNERS[:2]), (LEFT_EYE_UPPER, LEFT_EYE_LOWER, EYE_CORNERS[2:])):
+        gap = np.linalg.norm(lm[:, upper] - lm[:, lower], axis=2).mean(axis=1)
+        width = np.linalg.norm(lm[:, corners[0]] - lm[:, corners[1]], axis=1)
+        out.append(gap / np.where(width > 1e-6, width, np.nan))
+    return np.stack(out, axis=1)
+
+
+def blinks(ear: np.ndarray, fps: float = 25.0) -> list[tuple[int, int]]:
+    """Blinks in an EAR series: (first frame, length) of each run below ``BLINK_DROP`` × median,
+    runs one frame apart merged, runs longer than ``MAX_BLINK_S`` left out."""
+    ear = np.asarray(ear, dtype=np.float64)
+    base = stats.median(ear)
+    if not base > 0:
+        return []
+    closed = np.nan_to_num(ear, nan=base) < BLINK_DROP * base
+    runs: list[list[int]] = []
+    for t in np.flatnonzero(closed):
+        if runs and t - (runs[-1][0] + runs[-1][1]) <= 1:
+            runs[-1][1] = t - runs[-1][0] + 1
+        else:
+            runs.append([int(t), 1])
+    return [(s, n) for s, n in runs if n <= MAX_BLINK_S * fps]
+
+
+def _eyes(lm: np.ndarray, fps: float) -> dict[str, float]:
+    ear_lr = eye_aspect_ratio(lm)
+    ear = ear_lr.mean(axis=1)
+    found = blinks(ear, fps)
+    minutes = len(ear) / fps / 60.0
+    return {
+        "blink_count": float(len(found)),
+        "blink_rate_per_min": len(found) / minutes if minutes > 0 else NAN,
+        "blink_duration_s": float(np.mean([n for _, n in found]) / fps) if found else NAN,
+        "ear_mean": stats.mean(ear), "ear_std": stats.std(ear),
+        "ear_lr_corr": stats.correlation(ear_lr[:, 0], ear_lr[:, 1]),
+    }
+
+
+# ----------------------------------------------------------------------------- drift
+
+
+def _drift(frames: np.ndarray, fps: float) -> dict[str, float]:
+    import cv2
+
+    small = np.stack([cv2.resize(f, (16, 16), interpolation=cv2.INTER_AREA) for f in frames]).astype(np.float64)
+    first = max(1, min(len(small), int(round(fps))))
+    reference = small[:first].mean(axis=0).reshape(-1)
+    reference -= reference.mean()
+    flat = small.reshape(len(small), -1)
+    flat = flat - flat.mean(axis=1, keepdims=True)
+    denom = np.linalg.norm(flat, axis=1) * np.linalg.norm(reference)
+    ncc = np.where(denom > 1e-9, flat @ reference / np.where(denom > 1e-9, denom, 1.0), np.nan)
+    x = frames.astype(np.float32)
+    blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 2.0) for f in x])
+    texture = (x - blurred).reshape(len(x), -1).std(axis=1)
+    return {
+        "ncc_mean": stats.mean(ncc), "ncc_min": float(np.nanmin(ncc)) if np.isfinite(ncc).any() else NAN,
+        "ncc_slope_per_s": stats.slope(ncc, 1.0 / fps),
+        "texture_std_slope": stats.ratio(stats.slope(texture, 1.0 / fps), stats.mean(texture)),
+    }
+
+
+# ----------------------------------------------------------------------------- background
+
+
+def background_motion(
+    path: str | Path,
+    face_boxes: np.ndarray,
+    start_s: float = 0.0,
+    max_frames: int = 100,
+    fps: float = 25.0,
+    height: int = 160,
+    static_level: float = 0.5,
+) -> dict[str, float]:
+    """Background motion against the head's, from the video file (names in :data:`BACKGROUND_NAMES`).
+
+    Frames at ``fps`` from ``start_s`` seconds after the first frame (the clip cache's
+    ``extra.start_s``), ``max_frames`` at most, are decoded straight to gray at ``height``
+    pixels; frame ``t`` is paired with ``face_boxes[t]`` (source pixels). Per frame pair, the
+    mean |difference| (gray levels per frame) is taken inside the face box and in the
+    *background*: outside the face box enlarged ``BACKGROUND_MARGIN`` × and the column of the
+    frame below it (neck and body move with the head) — NaN for a pair where that leaves under
+    ``MIN_BACKGROUND`` of the frame (a face filling it).
+
+    Features: ``motion_log_ratio`` log(background / face motion), ``bg_motion`` and
+    ``face_motion`` (means, gray levels per frame), ``bg_head_corr`` the correlation of the
+    per-frame background motion with the face box's speed, ``bg_static_fraction`` the share of
+    pairs whose background changes by under ``static_level`` gray levels. All NaN with fewer than
+    3 frames. Raises :class:`~avcorr.errors.InputError` for an unreadable file.
+    """
+    out = dict.fromkeys(BACKGROUND_NAMES, NAN)
+    boxes = np.asarray(face_boxes, dtype=np.float64)
+    if boxes.ndim != 2 or len(boxes) < 3:
+        return out
+    limit = min(int(max_frames), len(boxes))
+    gray, source_height = small_gray_frames(path, start_s, limit, fps, height)
+    if len(gray) < 3:
+        return out
+    boxes = boxes[: len(gray)] * (gray.shape[1] / source_height)
+    diff = np.abs(np.diff(gray.astype(np.float32), axis=0))
+    h, w = gray.shape[1:]
+    bg_t, face_t = [], []
+    for t in range(len(diff)):
+        box = (boxes[t] + boxes[t + 1]) / 2
+        face, background = _motion_masks(box, h, w)
+        face_t.append(float(diff[t][face].mean()) if face.any() else NAN)
+        bg_t.append(float(diff[t][background].mean()) if background.sum() >= MIN_BACKGROUND * h * w else NAN)
+    bg_t, face_t = np.array(bg_t), np.array(face_t)
+    with np.errstate(all="ignore"):
+        speed = head_speed_series(boxes[: len(gray)], fps)
+        finite_bg = bg_t[np.isfinite(bg_t)]
+        out.update({
+            "motion_log_ratio": stats.log_ratio(stats.mean(bg_t), stats.mean(face_t), eps=0.05),
+            "bg_motion": stats.mean(bg_t), "face_motion": stats.mean(face_t),
+            "bg_head_corr": stats.correlation(bg_t, speed),
+            "bg_static_fraction": float(np.mean(finite_bg < static_level)) if finite_bg.size else NAN,
+        })
+    return {name: float(out[name]) for name in BACKGROUND_NAMES}
+
+
+def _motion_masks(box: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """(face, background) boolean masks for one face box in the downscaled frame's pixels."""
+    x0, y0, x1, y1 = box
+    face = np.zeros((h, w), bool)
+    face[int(np.clip(y0, 0, h)) : int(np.clip(np.ceil(y1), 0, h)), int(np.clip(x0, 0, w)) : int(np.clip(np.ceil(x1), 0, w))] = True
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, BACKGROUND_MARGIN / 2 * (x1 - x0)
+    keep_out = np.zeros((h, w), bool)
+    top, left, right = int(np.clip(cy - half, 0, h)), int(np.clip(cx - half, 0, w)), int(np.clip(np.ceil(cx + half), 0, w))
+    keep_out[top:, left:right] = True  # the enlarged box and everything below it
+    return face, ~keep_out
+
+
+def small_gray_frames(path: str | Path, start_s: float, count: int, fps: float = 25.0, height: int = 160) -> tuple[np.ndarray, int]:
+    """Up to ``count`` gray frames (N, height, W) uint8 at ``fps`` from ``start_s``, and the source height.
+
+    Output frame k is the latest source frame shown at ``start_s + k / fps`` (half a frame period of
+    tolerance), as :func:`avcorr.media.decode.iter_frames` times them; only those frames are
+    converted, straight to the small gray size by FFmpeg's scaler.
+    """
+    import av
+
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise InputError(path, "file not found or empty", stage="decode")
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except Exception as exc:  # FFmpeg's many error types all mean "unreadable" here
+        raise InputError(path, f"not a readable media file ({exc.__class__.__name__})", stage="decode") from None
+    frames: list[np.ndarray] = []
+    source_height = 0
+    with container:
+        if not container.streams.video:
+            raise InputError(path, "no video stream", stage="decode")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        # motion at 160 px needs no deblocking or bit-exact decoding: about a third faster
+        stream.codec_context.options = {"skip_loop_filter": "all", "flags2": "+fast"}
+        nominal = next((float(r) for r in (stream.average_rate, stream.guessed_rate) if r is not None and float(r) > 0), fps)
+        tolerance = 0.5 * min(1.0 / fps, 1.0 / nominal)
+        t0: float | None = None  # the first frame's time is 0, as in iter_frames
+        if start_s > 2.0 and stream.time_base is not None:
+            try:  # far in: find the first frame's time, then seek to a key frame before start_s
+                t0 = next((f.time for f in container.decode(stream) if f.time is not None), None)
+                if t0 is not None:
+                    container.seek(int((t0 + start_s - 1.0) / stream.time_base), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                t0 = None
+        previous: list | None = None  # [time, frame, gray image once converted]
+        tick = 0
+
+        def image(item: list) -> np.ndarray:
+            if item[2] is None:
+                frame = item[1]
+                w = max(2, int(round(frame.width * height / max(frame.height, 1) / 2)) * 2)
+                item[2] = frame.reformat(width=w, height=height, format="gray").to_ndarray()
+            return item[2]
+
+        try:
+            for frame in container.decode(stream):
+                if t0 is None:
+                    t0 = frame.time or 0.0
+                current = [(frame.time if frame.time is not None else 0.0) - t0 - start_s, frame, None]
+                source_height = frame.height
+                if previous is not None and current[0] <= previous[0]:
+                    continue  # duplicate or out-of-order timestamp: the earlier frame stands
+                # every tick before this frame shows the previous one (this one if it is the first)
+                while tick < count and tick / fps + tolerance < current[0]:
+                    frames.append(image(previous if previous is not None else current))
+                    tick += 1
+                if tick >= count:
+                    break
+                previous = current
+            else:
+                if previous is not None:  # the last frame lasts one nominal frame period
+                    while tick < count and tick / fps < previous[0] + 1.0 / nominal - 1e-6:
+                        frames.append(image(previous))
+                        tick += 1
+        except av.error.FFmpegError:
+            pass  # a corrupt tail: keep what decoded
+    if not frames:
+        return np.zeros((0, height, 2), np.uint8), max(source_height, 1)
+    return np.stack(frames), max(source_height, 1)

@@ -1,0 +1,249 @@
+"""Zero-shot detection: no trained model, the phonetic teacher's lip/speech content consistency.
+
+A clip's consistency is its mean correlation at the best A/V offset (:mod:`avcorr.teachers.zero_shot`).
+It becomes a score by comparison with real clips, not by a fixed formula: a
+:class:`ZeroShotCalibration` holds the mean correlations of N reference real clips, and a clip's
+score is the fraction of them that are *more* consistent than it (1 − the empirical CDF of the
+reals at its mean correlation; 1.0 = less consistent than every reference real). The band
+thresholds come from the same reals' own leave-one-out scores
+(:meth:`ZeroShotCalibration.reference_scores`, :func:`avcorr.eval.calibration.calibrate`), so
+"fake" means that a real clip like the reference ones is called fake at most 5% of the time.
+
+The calibration ships as ``avcorr/resources/zero_shot_calibration.json`` (``avcorr calibrate
+zero-shot`` writes one). Without it the score is the teacher's uncalibrated prior (a fixed
+logistic of the mean correlation), the bands use 0.5, and :attr:`ZeroShotDetector.warning` says so.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+import avcorr
+from avcorr.detect.pipeline import FrameScore, OperatingPoint, VideoVerdict
+from avcorr.detect.segments import SegmentOptions, find_segments
+from avcorr.errors import InputError
+from avcorr.eval.calibration import Calibration, calibrate
+from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
+
+PACKAGED_CALIBRATION = Path(__file__).resolve().parents[1] / "resources" / "zero_shot_calibration.json"
+FORMAT = "avcorr-zero-shot-calibration"
+FORMAT_VERSION = 1
+PACKAGED: Literal["packaged"] = "packaged"
+UNCALIBRATED_REASON = "no zero-shot calibration file"
+
+
+@dataclass
+class ZeroShotCalibration:
+    """Reference real clips for zero-shot scores.
+
+    ``mean_correlations``: each reference real's mean correlation at its best offset (kept sorted
+    ascending, ``clips`` — their names — in the same order). ``source``: what data they are, in
+    words. ``teacher``: the teacher that made their posteriors; ``max_offset``: the offset search
+    (frames) their means were taken with — a detector should search the same. The false-alarm
+    rates are those the fake and uncertain thresholds are fitted for.
+    """
+
+    mean_correlations: list[float]
+    clips: list[str]
+    source: str
+    teacher: str = "phonetic"
+    max_offset: int = ZeroShotOptions.max_offset
+    fake_false_alarm_rate: float = 0.05
+    uncertain_false_alarm_rate: float = 0.20
+    _sorted: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.mean_correlations, dtype=np.float64)
+        if len(self.clips) != values.size:
+            raise ValueError(f"{values.size} mean correlations for {len(self.clips)} clip names")
+        if values.size < 2:
+            raise ValueError("zero-shot calibration needs at least two real clips")
+        if not np.isfinite(values).all():
+            raise ValueError("zero-shot calibration has non-finite mean correlations")
+        order = np.argsort(values, kind="stable")
+        self._sorted = values[order]
+        self.mean_correlations = [float(v) for v in self._sorted]
+        self.clips = [str(self.clips[i]) for i in order]
+
+    @property
+    def num_real_clips(self) -> int:
+        return len(self.mean_correlations)
+
+    def score(self, mean_correlation: float) -> float:
+        """The share of reference reals whose mean correlation is greater than ``mean_correlation``:
+        in [0, 1], non-increasing in it (an upper-tail empirical p-value turned round)."""
+        if math.isnan(mean_correlation):
+            raise ValueError("a NaN mean correlation has no score")
+        above = self._sorted.size - int(np.searchsorted(self._sorted, mean_correlation, side="right"))
+        return above / self._sorted.size
+
+    def reference_scores(self) -> np.ndarray:
+        """(N,) the real-clip scores the thresholds are fitted on: for reference real i, the share
+        of the N reference reals at least as consistent as it — (1 + the *other* reals more
+        consistent than it) / N, its leave-one-out count with itself as the +1.
+
+        Why not the plain leave-one-out share (out of N − 1): a fresh real clip is ranked among N
+        reals, a reference real among N − 1, so thresholds fitted on that share let through one
+        rank more — with k = floor(rate · N) reals allowed above, a fresh real would be called
+        fake with probability (k + 1) / (N + 1), 9.5% instead of 5% for N = 20. With the +1 it is
+        k / (N + 1) <= rate (the conformal rank p-value argument)."""
+        at_least = self._sorted.size - np.searchsorted(self._sorted, self._sorted, side="left")
+        return at_least / self._sorted.size
+
+    def calibration(self) -> Calibration:
+        """The fake/uncertain thresholds on :meth:`score`, fitted on :meth:`reference_scores`."""
+        return calibrate(self.reference_scores(), self.source, self.fake_false_alarm_rate,
+                         self.uncertain_false_alarm_rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (``calibration`` is derived, written for readers; loading refits it)."""
+        return {"format": FORMAT, "version": FORMAT_VERSION, "avcorr_version": avcorr.__version__,
+                "source": self.source, "teacher": self.teacher, "max_offset": self.max_offset,
+                "fake_false_alarm_rate": self.fake_false_alarm_rate,
+                "uncertain_false_alarm_rate": self.uncertain_false_alarm_rate,
+                "num_real_clips": self.num_real_clips, "calibration": self.calibration().to_dict(),
+                "clips": self.clips, "mean_correlations": self.mean_correlations}
+
+    @classmethod
+    def from_dict(cls, data: Any, origin: str = "zero-shot calibration") -> "ZeroShotCalibration":
+        """Read :meth:`to_dict`'s output; ``origin`` (the file) names the source in errors."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise InputError(origin, f"not a zero-shot calibration (format is not {FORMAT!r})", stage="calibration")
+        if data.get("version") != FORMAT_VERSION:
+            raise InputError(origin, f"zero-shot calibration version {data.get('version')} != {FORMAT_VERSION}",
+                             stage="calibration")
+        try:
+            return cls(mean_correlations=[float(v) for v in data["mean_correlations"]],
+                       clips=[str(c) for c in data["clips"]], source=str(data["source"]),
+                       teacher=str(data.get("teacher", "phonetic")),
+                       max_offset=int(data.get("max_offset", ZeroShotOptions.max_offset)),
+                       fake_false_alarm_rate=float(data.get("fake_false_alarm_rate", 0.05)),
+                       uncertain_false_alarm_rate=float(data.get("uncertain_false_alarm_rate", 0.20)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(origin, f"bad zero-shot calibration ({error})", stage="calibration") from None
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ZeroShotCalibration":
+        try:
+            data = json.loads(Path(path).read_text())
+        except OSError as error:
+            raise InputError(path, f"cannot read zero-shot calibration ({error.strerror or error})", stage="calibration") from None
+        except ValueError:
+            raise InputError(path, "zero-shot calibration is not valid JSON", stage="calibration") from None
+        return cls.from_dict(data, str(path))
+
+
+def packaged_calibration() -> ZeroShotCalibration | None:
+    """The calibration shipped with avcorr, or None when this install has none."""
+    return ZeroShotCalibration.load(PACKAGED_CALIBRATION) if PACKAGED_CALIBRATION.exists() else None
+
+
+class ZeroShotDetector:
+    """Training-free detection from the phonetic teacher (or any :class:`~avcorr.teachers.base.Teacher`).
+
+    ``calibration``: the reference reals scores are read against — ``"packaged"`` (the shipped
+    file, if any), a file path, a :class:`ZeroShotCalibration`, or None (uncalibrated).
+    ``threshold``: the user's own fake threshold (no uncertain band), instead of the calibrated
+    ones. ``options``: the offset search (default: the calibration's). ``max_frames`` caps the
+    frames analysed per video (None: all). ``evidence_frames``: keep the face and mouth crops of
+    this many most suspicious frames on the verdict (for the HTML report).
+    """
+
+    mode = "zero-shot"
+
+    def __init__(self, teacher: Any = None, options: ZeroShotOptions | None = None,
+                 segment_options: SegmentOptions | None = None, max_frames: int | None = 1500, evidence_frames: int = 0,
+                 calibration: ZeroShotCalibration | str | Path | None = PACKAGED, threshold: float | None = None) -> None:
+        if teacher is None:
+            from avcorr.teachers.phonetic.teacher import PhoneticTeacher
+
+            # Zero-shot never trusts a file name for a transcript: the audio may not be what it says.
+            teacher = PhoneticTeacher(use_transcripts=False)
+        self.teacher = teacher
+        if calibration == PACKAGED:
+            calibration = packaged_calibration()
+        elif isinstance(calibration, (str, Path)):
+            calibration = ZeroShotCalibration.load(calibration)
+        self.calibration: ZeroShotCalibration | None = calibration
+        self.options = options or ZeroShotOptions(max_offset=calibration.max_offset if calibration else ZeroShotOptions.max_offset)
+        self.segment_options = segment_options or SegmentOptions(high=0.55, low=0.5, smooth_frames=13,
+                                                                 min_duration_s=0.5, merge_gap_s=0.3)
+        self.max_frames = max_frames
+        self.evidence_frames = evidence_frames
+        self.warning: str | None = None
+        if threshold is not None:
+            self.operating_point = OperatingPoint.user_threshold(threshold)
+        elif calibration is not None:
+            self.operating_point = OperatingPoint.from_calibration(calibration.calibration())
+        else:
+            self.operating_point = OperatingPoint.uncalibrated(UNCALIBRATED_REASON)
+            self.warning = ("zero-shot is uncalibrated: no calibration file, so scores are a fixed prior and the "
+                            "0.5 threshold has no known false-alarm rate (fit one: avcorr calibrate zero-shot)")
+        if calibration is not None and self.options.max_offset != calibration.max_offset:
+            self.warning = (f"the zero-shot calibration was fitted with --max-offset {calibration.max_offset}, "
+                            f"not {self.options.max_offset}: its false-alarm rates do not hold")
+        self._tracker = None
+
+    def detect(self, path: str | Path, audio_path: str | Path | None = None) -> VideoVerdict:
+        from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
+        from avcorr.media.face import FaceTracker
+
+        if self._tracker is None:
+            self._tracker = FaceTracker()
+        options = PrepareOptions(store_stft=False, store_mouth=self.evidence_frames > 0, max_frames=self.max_frames)
+        prepared = prepare_clip(path, audio_path, options, tracker=self._tracker)
+        output = self.teacher.posteriors(prepared.media, prepared.record)
+        verdict = self.verdict_from_posteriors(path, output.audio, output.visual, prepared.media.fps,
+                                               list(output.vocabulary), audio_path)
+        verdict.details.update({"teacher": self.teacher.name, **output.info,
+                                "face_found_fraction": prepared.record.meta.extra.get("face_found_fraction"),
+                                "start_s": prepared.record.meta.extra.get("start_s", 0.0)})
+        if self.evidence_frames:
+            from avcorr.detect.report import collect_evidence
+
+            fake = np.array([np.nan if f.fake_probability is None else f.fake_probability for f in verdict.frames])
+            verdict.evidence = collect_evidence(prepared.record.arrays, fake, prepared.media.fps, self.evidence_frames)
+        return verdict
+
+    def score(self, mean_correlation: float, prior: float) -> float:
+        """The video score: calibrated on the reference reals, else the teacher's ``prior``."""
+        return self.calibration.score(mean_correlation) if self.calibration is not None else prior
+
+    def verdict_from_posteriors(self, path: str | Path, audio: np.ndarray, visual: np.ndarray, fps: float,
+                                vocabulary: Sequence[str], audio_path: str | Path | None = None) -> VideoVerdict:
+        """The verdict for teacher posteriors already at hand (e.g. from a prepared cache)."""
+        result = zero_shot(audio, visual, self.options)
+        frame_fake = 1.0 - result.correlation
+        frames = []
+        for t in range(len(result.correlation)):
+            c = result.correlation[t]
+            frames.append(FrameScore(
+                t=round(t / fps, 4),
+                correlation=None if not np.isfinite(c) else float(c),
+                fake_probability=None if not np.isfinite(c) else float(frame_fake[t]),
+                soft_label=None if not np.isfinite(result.soft_label[t]) else float(result.soft_label[t]),
+                audio_class=vocabulary[result.audio_class[t]] if result.audio_class[t] >= 0 else None,
+                visual_class=vocabulary[result.visual_class[t]],
+            ))
+        segments = find_segments(np.where(np.isfinite(frame_fake), frame_fake, np.nan), fps, self.segment_options)
+        score = self.score(result.mean_correlation, result.score)
+        return VideoVerdict(
+            path=str(path), score=score, verdict=self.operating_point.band(score), mode=self.mode, fps=fps,
+            frames=frames, segments=segments, audio_path=str(audio_path) if audio_path else None,
+            operating_point=self.operating_point,
+            details={"mean_correlation": round(result.mean_correlation, 4), "offset_frames": result.offset,
+                     "offset_s": round(result.offset / fps, 3), "num_frames": len(frames),
+                     "threshold": self.operating_point.fake_threshold,
+                     "reference_clips": self.calibration.num_real_clips if self.calibration is not None else None},
+        )

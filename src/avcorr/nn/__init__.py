@@ -1,0 +1,1 @@
+"""Network building blocks shared across layers (torch only): the visual frontend of student and teacher."""

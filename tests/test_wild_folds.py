@@ -1,0 +1,196 @@
+"""The wild corpus: catalog reading, generator families, pairing, and leave-one-family-out folds."""
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from avcorr.bench.wild.catalog import CatalogClip, generator_family, paired_real, read_catalog
+from avcorr.bench.wild.folds import Fold, build_folds, check_folds
+from avcorr.errors import InputError
+
+COLUMNS = ["file", "label", "generator", "manipulation", "repo", "commit", "path_in_repo", "duration_s", "fps",
+           "width", "height", "has_audio", "audio_sr", "license", "audio_source_note", "notes", "source_group"]
+
+
+def _row(name: str, label: str, generator: str, group: str, repo: str | None = None, path_in_repo: str | None = None,
+         notes: str = "", manipulation: str = "lip-sync") -> dict[str, str]:
+    return {"file": f"clips/{name}.mp4", "label": label, "generator": generator,
+            "manipulation": "none" if label == "real" else manipulation, "repo": repo or group, "commit": "abc",
+            "path_in_repo": path_in_repo or f"{name}.mp4", "duration_s": "3.0", "fps": "25", "width": "256",
+            "height": "256", "has_audio": "1", "audio_sr": "16000", "license": "MIT", "audio_source_note": "",
+            "notes": notes, "source_group": group}
+
+
+# Hallo 3 (JoyHallo ×2 + Hallo, one repo, which also holds a StyleTalk fake), SadTalker 3 (its repo
+# has a real), Wav2Lip 3 (two repos + an HQ variant; w1's fake pairs with w1's real), and the small
+# families JoyVASA 2, StyleTalk 1, an unnamed face swap 1 → "other". Reals: GRID 4, LRS2 2,
+# VoxCeleb 2, one misc repo, plus the SadTalker and w1 reals.
+ROWS = [
+    _row("jh1", "fake", "JoyHallo", "org/hallo", manipulation="still-image-animation"),
+    _row("jh2", "fake", "JoyHallo", "org/hallo", manipulation="still-image-animation"),
+    _row("h1", "fake", "Hallo", "org/hallo", manipulation="still-image-animation"),
+    _row("st1", "fake", "StyleTalk", "org/hallo", manipulation="still-image-animation"),
+    _row("sad1", "fake", "SadTalker", "org/sad", notes="pairs examples/image/a input image with this output video"),
+    _row("sad2", "fake", "SadTalker", "org/sad"),
+    _row("sad3", "fake", "sadtalker (enhancer)", "org/sad"),
+    _row("sadreal", "real", "", "org/sad", path_in_repo="examples/ref.mp4"),
+    _row("w1fake", "fake", "Wav2Lip", "u/w1", path_in_repo="results/result_voice.mp4",
+         notes="kind=video; pairs with real video.mp4 of same repo"),
+    _row("w1real", "real", "", "u/w1", path_in_repo="video.mp4", notes="pairs with fake results/result_voice.mp4"),
+    _row("w2fake", "fake", "Wav2Lip", "u/w2", path_in_repo="results/result_voice.mp4"),
+    _row("w3fake", "fake", "Wav2Lip-HQ", "u/w3", path_in_repo="results/result_voice.mp4"),
+    _row("vasa1", "fake", "JoyVASA", "org/vasa"),
+    _row("vasa2", "fake", "JoyVASA", "org/vasa"),
+    _row("swap", "fake", "unknown (not stated)", "u/swap", manipulation="face-swap"),
+    *[_row(f"grid{i}", "real", "", "GRID", repo="lipnet") for i in range(4)],
+    *[_row(f"lrs{i}", "real", "", "LRS2", repo="avsr") for i in range(2)],
+    *[_row(f"vox{i}", "real", "", "VoxCeleb", repo="pcavs", path_in_repo="video.mp4") for i in range(2)],
+    _row("misc", "real", "", "x/misc"),
+]
+
+
+def _write(folder: Path, rows: list[dict[str, str]], columns: list[str] = COLUMNS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "catalog.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+@pytest.fixture()
+def clips(tmp_path: Path) -> list[CatalogClip]:
+    return read_catalog(_write(tmp_path, ROWS), check_files=False)
+
+
+def _by_name(folds: list[Fold]) -> dict[str, Fold]:
+    return {f.name: f for f in folds}
+
+
+@pytest.mark.parametrize("generator, manipulation, family", [
+    ("JoyHallo", "", "Hallo"), ("Wav2Lip-HQ", "", "Wav2Lip"), ("Wav2Lip-HD", "", "Wav2Lip"),
+    ("wav2lip_v2", "", "Wav2Lip"), ("WAV2LIP", "", "Wav2Lip"), ("DreamTalk (+super-resolution)", "", "DreamTalk"),
+    ("sadtalker", "", "SadTalker"), ("unknown (not stated)", "face-swap", "unknown face-swap"),
+    ("", "lip-sync", "unknown lip-sync"), ("BrandNewGen (v1)", "", "BrandNewGen"),
+])
+def test_generator_family(generator: str, manipulation: str, family: str) -> None:
+    assert generator_family(generator, manipulation) == family
+
+
+def test_read_catalog(tmp_path: Path, clips: list[CatalogClip]) -> None:
+    assert len(clips) == len(ROWS)
+    jh1 = clips[0]
+    assert (jh1.clip_id, jh1.label, jh1.family, jh1.width, jh1.duration_s) == ("jh1", 1, "Hallo", 256, 3.0)
+    assert jh1.path == (tmp_path / "clips" / "jh1.mp4").resolve() and jh1.path.is_absolute()
+    assert {c.family for c in clips if c.label == 0} == {"real"}
+    assert Counter(c.family for c in clips if c.label) == {
+        "Hallo": 3, "SadTalker": 3, "Wav2Lip": 3, "JoyVASA": 2, "StyleTalk": 1, "unknown face-swap": 1}
+    with pytest.raises(InputError, match=r"jh1\.mp4: named on line 2 of catalog\.csv but absent"):
+        read_catalog(tmp_path)
+    (tmp_path / "clips").mkdir()
+    for row in ROWS:
+        (tmp_path / row["file"]).touch()
+    assert len(read_catalog(tmp_path)) == len(ROWS)
+
+
+def test_read_catalog_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="missing column.*source_group"):
+        read_catalog(_write(tmp_path / "a", ROWS, [c for c in COLUMNS if c != "source_group"]), check_files=False)
+    with pytest.raises(InputError, match="line 2: label 'maybe'"):
+        read_catalog(_write(tmp_path / "b", [{**ROWS[0], "label": "maybe"}]), check_files=False)
+    with pytest.raises(InputError, match="catalog not found"):
+        read_catalog(tmp_path / "nowhere")
+    minimal = ["file", "label", "generator", "manipulation", "source_group"]
+    clip = read_catalog(_write(tmp_path / "c", ROWS[:1], minimal), check_files=False)[0]
+    assert clip.width == 0 and clip.notes == "" and clip.family == "Hallo"
+
+
+def test_paired_real(clips: list[CatalogClip]) -> None:
+    by_id = {c.clip_id: c for c in clips}
+    assert paired_real(by_id["w1fake"], clips) == by_id["w1real"]  # not vox*'s video.mp4: another repo
+    assert paired_real(by_id["sad1"], clips) is None  # "pairs <image> with this output" names no clip
+    assert paired_real(by_id["w2fake"], clips) is None and paired_real(by_id["w1real"], clips) is None
+
+
+def test_folds_keep_the_rules(clips: list[CatalogClip]) -> None:
+    folds = build_folds(clips)
+    check_folds(folds, clips)
+    by_id = {c.clip_id: c for c in clips}
+    assert [f.name for f in folds] == ["Hallo", "SadTalker", "Wav2Lip", "other"]
+    named = _by_name(folds)
+    for fold in folds:
+        test_groups = {by_id[i].source_group for i in fold.test_ids}
+        assert not test_groups & {by_id[i].source_group for i in fold.train_ids}
+        assert not set(fold.test_ids) & set(fold.train_ids)
+        held = {i for i in fold.test_ids if by_id[i].label == 1}
+        assert held == {c.clip_id for c in clips if c.label == 1 and c.family in fold.families}
+    # Families grouped; the small ones pooled, named in the notes.
+    assert {"jh1", "jh2", "h1"} <= set(named["Hallo"].test_ids)
+    assert {"w1fake", "w2fake", "w3fake"} <= set(named["Wav2Lip"].test_ids)
+    assert named["other"].families == ["JoyVASA", "StyleTalk", "unknown face-swap"]
+    assert all(f in named["other"].notes[0] for f in ("JoyVASA (2)", "StyleTalk (1)", "unknown face-swap (1)"))
+    # The paired real and the real of a fake's own group are held out with those fakes.
+    assert "w1real" in named["Wav2Lip"].test_ids and "sadreal" in named["SadTalker"].test_ids
+    # The StyleTalk fake shares the Hallo group: excluded from the Hallo fold, and vice versa.
+    assert named["Hallo"].excluded_ids == ["st1"]
+    assert set(named["other"].excluded_ids) == {"jh1", "jh2", "h1"}
+    # Every real held out exactly once; greedy: GRID (4) to the emptiest fold, the misc real last.
+    held_out = Counter(i for f in folds for i in f.test_ids)
+    assert all(held_out[c.clip_id] == 1 for c in clips)
+    assert {f"grid{i}" for i in range(4)} <= set(named["Hallo"].test_ids)
+    assert "misc" in named["Wav2Lip"].test_ids
+
+
+def test_folds_are_deterministic_for_a_seed(clips: list[CatalogClip]) -> None:
+    assert build_folds(clips, seed=4) == build_folds(clips, seed=4)
+    placements = set()
+    for seed in range(8):
+        folds = build_folds(clips, seed=seed)
+        check_folds(folds, clips)
+        placements.add(next(f.name for f in folds if "lrs0" in f.test_ids))
+    assert placements == {"SadTalker", "other"}  # LRS2 and VoxCeleb tie (2 reals): the seed orders them
+
+
+def test_min_family_clips(clips: list[CatalogClip]) -> None:
+    folds = build_folds(clips, min_family_clips=2)
+    check_folds(folds, clips)
+    assert [f.name for f in folds] == ["Hallo", "JoyVASA", "SadTalker", "Wav2Lip", "other"]
+    assert _by_name(folds)["other"].families == ["StyleTalk", "unknown face-swap"]
+
+
+def test_check_folds_catches_leaks(clips: list[CatalogClip]) -> None:
+    folds = build_folds(clips)
+    hallo = _by_name(folds)["Hallo"]
+    straddle = replace(hallo, test_ids=[i for i in hallo.test_ids if i != "grid0"], train_ids=hallo.train_ids + ["grid0"])
+    with pytest.raises(ValueError, match="source group.*GRID"):
+        check_folds([straddle if f is hallo else f for f in folds], clips)
+    w = _by_name(folds)["Wav2Lip"]
+    unpaired = replace(w, test_ids=[i for i in w.test_ids if i != "w1real"], excluded_ids=w.excluded_ids + ["w1real"])
+    with pytest.raises(ValueError, match="paired real w1real"):
+        check_folds([unpaired if f is w else f for f in folds], clips)
+    with pytest.raises(ValueError, match="test side of 0 folds"):
+        check_folds(folds[:-1], clips)
+
+
+@pytest.mark.shared
+def test_folds_on_the_shared_catalog(shared_data: Path) -> None:
+    clips = read_catalog(shared_data)
+    folds = build_folds(clips)
+    check_folds(folds, clips)
+    by_id = {c.clip_id: c for c in clips}
+    named = _by_name(folds)
+    print()
+    for f in folds:
+        fakes = sum(by_id[i].label for i in f.test_ids)
+        print(f"{f.name:20s} test fakes {fakes:3d}  test reals {len(f.test_ids) - fakes:3d}  "
+              f"train {len(f.train_ids):3d}  excluded {len(f.excluded_ids):2d}  {'; '.join(f.notes)}")
+    assert len(clips) == 170 and sum(c.label for c in clips) == 87
+    assert sum(by_id[i].label for i in named["Hallo"].test_ids) == 13  # JoyHallo 8 + Hallo 5
+    assert sum(by_id[i].label for i in named["Wav2Lip"].test_ids) == 16  # with the HQ/HD/v2 variants
+    assert "other" in named and "JoyVASA" in named["other"].families
+    alvate = next(c for c in clips if c.label == 0 and c.repo == "davicoscarelli/Alvate")
+    assert alvate.clip_id in named["Wav2Lip"].test_ids
