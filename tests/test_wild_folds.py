@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from avcorr.bench.wild.catalog import CatalogClip, generator_family, paired_real, read_catalog
+from avcorr.data.catalog import CatalogClip, generator_family, paired_real, read_catalog
 from avcorr.bench.wild.folds import Fold, build_folds, check_folds
 from avcorr.errors import InputError
 

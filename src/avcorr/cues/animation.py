@@ -11,6 +11,7 @@ and landmarks (face-crop pixels, as ratios); drift from the face crops; backgrou
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -248,6 +249,67 @@ def background_motion(
         })
     return {name: float(out[name]) for name in BACKGROUND_NAMES}
 
+
+@dataclass
+class MotionSeries:
+    """Per-frame-pair motion of a stretch of video, for background motion of many windows from one
+    decode (:func:`motion_series`, :func:`window_background_motion`).
+
+    ``bg[t]`` and ``face[t]``: mean |difference| (gray levels per frame) between frames t and t + 1
+    in the background and inside the face box, as :func:`background_motion` measures them (NaN
+    where it would be); ``boxes``: (N, 4) face boxes in the small frames' pixels; ``fps`` of the frames.
+    """
+
+    bg: np.ndarray
+    face: np.ndarray
+    boxes: np.ndarray
+    fps: float = 25.0
+
+    @property
+    def num_frames(self) -> int:
+        return int(len(self.boxes))
+
+
+def motion_series(gray: np.ndarray, source_height: int, face_boxes: np.ndarray, fps: float = 25.0) -> MotionSeries:
+    """The motion of every consecutive pair of ``gray`` frames (as :func:`small_gray_frames`
+    returns them, with the source's height), frame ``t`` paired with ``face_boxes[t]`` (source
+    pixels); frames beyond either array are dropped. One pass, so that windows of a long clip
+    need not decode the video again each."""
+    boxes = np.asarray(face_boxes, dtype=np.float64)
+    n = min(len(gray), len(boxes)) if boxes.ndim == 2 else 0
+    if n == 0:
+        return MotionSeries(np.zeros(0), np.zeros(0), np.zeros((0, 4)), fps)
+    boxes = boxes[:n] * (gray.shape[1] / source_height)
+    h, w = gray.shape[1:]
+    bg_t, face_t = np.full(max(n - 1, 0), NAN), np.full(max(n - 1, 0), NAN)
+    for t in range(n - 1):
+        diff = np.abs(gray[t + 1].astype(np.float32) - gray[t].astype(np.float32))
+        face, background = _motion_masks((boxes[t] + boxes[t + 1]) / 2, h, w)
+        face_t[t] = float(diff[face].mean()) if face.any() else NAN
+        bg_t[t] = float(diff[background].mean()) if background.sum() >= MIN_BACKGROUND * h * w else NAN
+    return MotionSeries(bg=bg_t, face=face_t, boxes=boxes, fps=fps)
+
+
+def window_background_motion(series: MotionSeries, start: int, length: int, max_frames: int = 100,
+                             static_level: float = 0.5) -> dict[str, float]:
+    """:func:`background_motion`'s features of frames ``start`` … ``start + length`` of a
+    :func:`motion_series` — the same values it returns for that window decoded on its own (its
+    first ``max_frames`` frames; all NaN with fewer than 3)."""
+    out = dict.fromkeys(BACKGROUND_NAMES, NAN)
+    end = min(start + min(int(max_frames), int(length)), series.num_frames)
+    if end - start < 3:
+        return out
+    bg_t, face_t = series.bg[start:end - 1], series.face[start:end - 1]
+    with np.errstate(all="ignore"):
+        speed = head_speed_series(series.boxes[start:end], series.fps)
+        finite_bg = bg_t[np.isfinite(bg_t)]
+        out.update({
+            "motion_log_ratio": stats.log_ratio(stats.mean(bg_t), stats.mean(face_t), eps=0.05),
+            "bg_motion": stats.mean(bg_t), "face_motion": stats.mean(face_t),
+            "bg_head_corr": stats.correlation(bg_t, speed),
+            "bg_static_fraction": float(np.mean(finite_bg < static_level)) if finite_bg.size else NAN,
+        })
+    return {name: float(out[name]) for name in BACKGROUND_NAMES}
 
 def _motion_masks(box: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """(face, background) boolean masks for one face box in the downscaled frame's pixels."""

@@ -55,9 +55,16 @@ def centre_window(num_frames: int, length: int) -> slice:
     return slice(start, start + length)
 
 
-def crop_record(record: ClipRecord, length: int) -> ClipRecord:
-    """``record`` cut to its centre ``length`` frames (every per-frame array, MFCC/STFT 4 rows a frame)."""
-    window = centre_window(record.num_frames, length)
+def crop_record(record: ClipRecord, length: int, start: int | None = None) -> ClipRecord:
+    """``record`` cut to ``length`` frames (every per-frame array, MFCC/STFT 4 rows a frame): its
+    centre ones, or those from frame ``start`` (fewer where the clip ends sooner).
+    ``extra.start_s`` moves to the window's first frame, ``extra.crop`` says where it was cut."""
+    if start is None:
+        window = centre_window(record.num_frames, length)
+    elif not 0 <= start < record.num_frames or length < 1:
+        raise ValueError(f"window of {length} frames from frame {start} is outside a clip of {record.num_frames}")
+    else:
+        window = slice(start, min(start + length, record.num_frames))
     arrays: dict[str, np.ndarray] = {}
     for name, value in record.arrays.items():
         if name in _PER_FRAME:

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from avcorr.bench.wild.catalog import CatalogClip, paired_real
+from avcorr.data.catalog import CatalogClip, paired_real
 from avcorr.errors import AvcorrError
 
 OTHER = "other"

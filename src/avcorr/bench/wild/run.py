@@ -26,14 +26,12 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 import numpy as np
 
 from avcorr.bench.state import StageClock
-from avcorr.bench.wild.catalog import CatalogClip, read_catalog
+from avcorr.data.catalog import CatalogClip, read_catalog
 from avcorr.bench.wild.folds import Fold, build_folds, check_folds
 from avcorr.bench.wild.report import ScoreRow, build_report, write_report
-from avcorr.bench.wild.variants import (
-    ANIMATION, BACKGROUND, CONSISTENCY, CONTAINER, TRACE, WILD_VARIANTS, rows_for, run_features, run_student,
-    run_zero_shot,
-)
-from avcorr.errors import ConfigError, InputError
+from avcorr.bench.wild.variants import WILD_VARIANTS, rows_for, run_features, run_student, run_zero_shot
+from avcorr.cues.corpus import CONSISTENCY
+from avcorr.errors import ConfigError
 from avcorr.runtime import plain_json
 
 T = TypeVar("T")
@@ -104,66 +102,33 @@ def _stage(clock: StageClock, name: str, log: Callable[[str], None]) -> tuple[bo
 def _prepared_cache(options: WildOptions, clips: dict[str, CatalogClip], clock: StageClock,
                     log: Callable[[str], None], progress: Progress | None) -> Path:
     """Stages 2–3: the phonetic-teacher cache of every clip, then its fixed-length crop."""
-    from avcorr.data.cache_views import crop_cache
-    from avcorr.data.manifest import ManifestRow
-    from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
+    from avcorr.cues.corpus import crop_corpus, prepare_corpus
 
     full, cropped = options.work_dir / "cache_full", options.work_dir / "cache"
     done, started = _stage(clock, "prepare", log)
     if not done:
-        rows = [ManifestRow(clip_id=c.clip_id, video_path=str(c.path), label=c.label, method=c.family,
-                            source_id=c.source_group, dataset="wild") for c in clips.values()]
-        summary = prepare_manifest(rows, full, PrepareOptions(max_frames=options.prepare_frames, store_stft=False),
-                                   workers=options.workers, teacher="phonetic")
-        failed = [f"{f['clip_id']} ({f['stage']}: {f['reason']})" for f in getattr(summary, "failures", [])]
-        clock.record("prepare", time.perf_counter() - started, clips=len(rows), failures=failed)
+        failed = prepare_corpus(list(clips.values()), full, options.prepare_frames, options.workers)
+        clock.record("prepare", time.perf_counter() - started, clips=len(clips), failures=failed)
     done, started = _stage(clock, "crop", log)
     if not done:
-        crop_cache(full, cropped, options.crop_frames, progress=progress)
+        crop_corpus(full, cropped, options.crop_frames, progress=progress)
         clock.record("crop", time.perf_counter() - started, frames=options.crop_frames)
     return cropped
 
 
 def _feature_tables(options: WildOptions, clips: dict[str, CatalogClip], cache: Path, clock: StageClock,
                     log: Callable[[str], None], progress: Progress | None) -> dict[str, dict[str, float]]:
-    """Stage 4: one table per clip, every feature named ``group.name``; a clip whose features fail
-    keeps the others (its failed group is NaN, which the classifiers impute)."""
+    """Stage 4: one table of named features per clip (see :func:`avcorr.cues.corpus.corpus_features`)."""
     from avcorr.cues.classifier import load_rows, save_rows
+    from avcorr.cues.corpus import FEATURE_GROUPS, corpus_features
 
     path = options.work_dir / "features.json"
     done, started = _stage(clock, "features", log)
     if done and path.exists():
         return load_rows(path)
-    from avcorr.cues.container import container_features
-    from avcorr.cues.features import clip_cue_features
-    from avcorr.data.clip_cache import ClipCache, load_clip
-    from avcorr.teachers.zero_shot import zero_shot
-
-    cache_files = {p.stem: p for p in ClipCache(cache).clip_files()}
-    tables: dict[str, dict[str, float]] = {}
-    failures: list[str] = []
-    ids = sorted(clips)
-    for clip_id in (progress(ids, "features") if progress else ids):
-        clip = clips[clip_id]
-        table: dict[str, float] = {}
-        try:
-            table.update({f"{CONTAINER}.{k}": v for k, v in container_features(clip.path).items()})
-        except InputError as exc:
-            failures.append(f"{clip_id} (container: {exc})")
-        if clip_id in cache_files:
-            record = load_clip(cache_files[clip_id])
-            try:
-                table.update(clip_cue_features(record, video_path=clip.path))
-            except InputError as exc:
-                failures.append(f"{clip_id} (cues: {exc})")
-            arrays = record.arrays
-            if "audio_posteriors" in arrays and "visual_posteriors" in arrays:
-                result = zero_shot(arrays["audio_posteriors"], arrays["visual_posteriors"])
-                table[f"{CONSISTENCY}.mean_correlation"] = result.mean_correlation
-        tables[clip_id] = table
+    tables, failures = corpus_features(list(clips.values()), cache, progress=progress)
     save_rows(path, tables)
-    clock.record("features", time.perf_counter() - started, failures=failures,
-                 groups=[CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY])
+    clock.record("features", time.perf_counter() - started, failures=failures, groups=list(FEATURE_GROUPS))
     return tables
 
 

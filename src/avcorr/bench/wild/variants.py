@@ -16,13 +16,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from avcorr.bench.wild.catalog import CatalogClip
+from avcorr.data.catalog import CatalogClip
 from avcorr.bench.wild.folds import Fold
 from avcorr.bench.wild.report import ScoreRow
+from avcorr.cues.corpus import ANIMATION, BACKGROUND, CONSISTENCY, CONTAINER, TRACE, feature_names
 from avcorr.eval.calibration import Calibration, calibrate
 
-#: feature groups: the name prefix of each feature in the per-clip tables
-CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY = "container", "trace", "anim", "bg", "zs"
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,6 @@ WILD_VARIANTS: dict[str, WildVariant] = {v.name: v for v in (
     WildVariant("fused", "features", "all visual cues + the zero-shot consistency, fitted on the training side",
                 groups=(TRACE, ANIMATION, BACKGROUND, CONSISTENCY)),
 )}
-
-
-def feature_names(tables: Mapping[str, Mapping[str, float]], groups: Sequence[str]) -> list[str]:
-    """The sorted feature names of ``groups`` present in any clip's table."""
-    names = {n for row in tables.values() for n in row if n.split(".", 1)[0] in groups}
-    return sorted(names)
 
 
 def calibration_from_reals(real_scores: Sequence[float], false_alarm_rate: float, uncertain_rate: float,
