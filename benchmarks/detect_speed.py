@@ -1,14 +1,17 @@
-"""How fast is ``detect`` end to end (decode → face track → crops → MFCC → student → verdict)?
+"""How fast is ``detect`` end to end (decode → face track → crops → features → detector → verdict)?
 
 Real-time factor (RTF) = seconds of video analysed / seconds of wall-clock time, per clip, on the
 shared real clips and forged versions of them (``avcorr forge``), with torch (and the process)
-limited to ``--cores`` CPU cores. The target is RTF ≥ 1 on 2 cores, 3 as the goal. The detector's
-weights do not change its speed, so an untrained model of the chosen config is used unless
-``--checkpoint`` is given. The first clip is a warm-up (model and face-model loading) and is not
-counted. Results: benchmarks/results/detect_speed.{json,md}.
+limited to ``--cores`` CPU cores. The target is RTF ≥ 1 on 2 cores, 3 as the goal (5 for the
+cue detector, the default). Measured detectors (``--configs``): student configs (``cpu``,
+``paper``; the weights do not change the speed, so an untrained model of the config is used
+unless ``--checkpoint`` is given) and ``cues``, the cue detector of ``--model`` (default: the
+bundled default model; skipped with a note when there is none). The first clip is a warm-up
+(model and face-model loading) and is not counted. Results: benchmarks/results/detect_speed.{json,md}.
 
-    .venv/bin/python benchmarks/detect_speed.py            # 10 real clips + their forgeries, cpu and paper configs
-    .venv/bin/python benchmarks/detect_speed.py --quick    # 3 real clips, 1 forgery method, cpu config
+    .venv/bin/python benchmarks/detect_speed.py            # 10 real clips + their forgeries: cpu, paper, cues
+    .venv/bin/python benchmarks/detect_speed.py --quick    # 3 real clips, 1 forgery method: cpu, cues
+    .venv/bin/python benchmarks/detect_speed.py --clips 1 --methods "" --configs cues --model DIR --out /tmp/x
 """
 from __future__ import annotations
 
@@ -37,7 +40,9 @@ def real_clips(data: Path, count: int) -> list[Path]:
 
 
 def forge_clips(sources: list[Path], methods: str, out: Path) -> list[tuple[Path, str]]:
-    """Forged versions of ``sources`` (one per source and method), via ``avcorr forge``."""
+    """Forged versions of ``sources`` (one per source and method), via ``avcorr forge``; none for no methods."""
+    if not [m for m in methods.split(",") if m.strip()]:
+        return []
     from avcorr.data.manifest import ManifestRow
     from avcorr.forge.forge import ForgeOptions, run_forge
 
@@ -54,20 +59,36 @@ def read_forged(out: Path) -> list[tuple[Path, str]]:
             for r in fakes]
 
 
-def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]], workdir: Path) -> dict:
-    import torch
+def cue_model(model: Path | None) -> Path | None:
+    """The cue model to time: ``--model``, else the bundled default (None when there is none)."""
+    from avcorr.detect.bundled import default_model_path
 
-    from avcorr.config import load_experiment_config
-    from avcorr.detect.model_detector import ModelModeDetector
-    from avcorr.models.checkpoint import save_detector
-    from avcorr.models.detector import build_detector
+    return model if model is not None else default_model_path()
 
-    if checkpoint is None:
-        config = load_experiment_config(name)
-        torch.manual_seed(0)
-        checkpoint = str(workdir / f"run_{name}")
-        save_detector(checkpoint, build_detector(config.model).eval(), config)
-    detector = ModelModeDetector(checkpoint)
+
+def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]], workdir: Path,
+               model: Path | None = None) -> dict:
+    """Time one detector: a student config (``checkpoint`` or untrained weights) or ``cues``
+    (the cue model ``model``)."""
+    if name == "cues":
+        from avcorr.detect.cue_detector import CueModeDetector
+
+        checkpoint = str(model)
+        detector = CueModeDetector(model)
+    else:
+        import torch
+
+        from avcorr.config import load_experiment_config
+        from avcorr.detect.model_detector import ModelModeDetector
+        from avcorr.models.checkpoint import save_detector
+        from avcorr.models.detector import build_detector
+
+        if checkpoint is None:
+            config = load_experiment_config(name)
+            torch.manual_seed(0)
+            checkpoint = str(workdir / f"run_{name}")
+            save_detector(checkpoint, build_detector(config.model).eval(), config)
+        detector = ModelModeDetector(checkpoint)
     detector.detect(clips[0][0])  # warm-up: loads the face models and the network
     rows = []
     for path, kind in clips:
@@ -86,6 +107,8 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
         print(f"  {name:6s} {kind:12s} {seconds:6.2f} s video in {elapsed:6.2f} s → RTF {seconds / elapsed:5.2f} "
               f"(CPU {cpu:6.2f} s → {seconds / cpu:5.2f})  {path.name}",
               flush=True)
+    if hasattr(detector, "close"):
+        detector.close()
     done = [r for r in rows if "rtf" in r]
     total_video = sum(r["video_s"] for r in done)
     total_wall = sum(r["wall_s"] for r in done)
@@ -95,6 +118,7 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
             stages[stage] = stages.get(stage, 0.0) + value
     return {
         "config": name, "checkpoint": checkpoint, "clips": rows,
+        **({"groups": list(detector.groups)} if name == "cues" else {}),
         "overall_rtf": round(total_video / total_wall, 2) if total_wall else None,
         "cpu_rtf": round(total_video / sum(r["cpu_s"] for r in done), 2) if done else None,
         "median_rtf": round(statistics.median(r["rtf"] for r in done), 2) if done else None,
@@ -114,7 +138,7 @@ def _group_rtf(rows: list[dict], real: bool) -> float | None:
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
-        "# detect speed (end to end: decode → face track → crops → MFCC → student → verdict)", "",
+        "# detect speed (end to end: decode → face track → crops → features → detector → verdict)", "",
         f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, torch {m['torch']}, Python {m['python']}; "
         f"limited to {result['cores']} cores (process affinity and torch threads). Load average during the run: "
         f"{result['load_before']:.1f} → {result['load_after']:.1f} (1 min): {load_note(result['load_before'])}", "",
@@ -122,6 +146,7 @@ def markdown(result: dict) -> str:
         f"({result['methods']}). RTF = video seconds / wall seconds (higher is faster; ≥ 1 is real time, goal 3).", "",
         "CPU RTF = video seconds / CPU seconds of the process (all its threads): what one core alone would "
         "deliver, so a lower bound for a quiet 2-core machine that load from other jobs barely moves.", "",
+        "`cues`: the cue detector (default mode; feature groups in the JSON); the others: the student of that config.", "",
         "| config | overall RTF | CPU RTF | real | forged | median | slowest clip | video (s) | wall (s) | time share by stage |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -138,15 +163,18 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared clips folder")
     parser.add_argument("--clips", type=int, default=10, help="real clips to use")
     parser.add_argument("--methods", default="audio-swap,lip-rewrite,still-talk", help="forgery methods")
-    parser.add_argument("--configs", default="cpu,paper", help="model configs to time (untrained weights)")
-    parser.add_argument("--checkpoint", default=None, help="time this run folder instead of --configs")
+    parser.add_argument("--configs", default="cpu,paper,cues",
+                        help="detectors to time: student configs (untrained weights) and/or cues (the --model cue detector)")
+    parser.add_argument("--checkpoint", default=None, help="time this student run folder instead of the student --configs")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="cue model folder for the cues entry (default: the bundled default model)")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="3 clips, one forgery method, cpu config")
+    parser.add_argument("--quick", action="store_true", help="3 clips, one forgery method, cpu and cues")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--forged", type=Path, default=None, help="reuse this `avcorr forge` output folder (else forge to a temporary one)")
     args = parser.parse_args()
     if args.quick:
-        args.clips, args.methods, args.configs = 3, "audio-swap", "cpu"
+        args.clips, args.methods, args.configs = 3, "audio-swap", "cpu,cues"
     if not (args.data / "catalog.csv").exists():
         print(f"no shared clips at {args.data} (give --data)", file=sys.stderr)
         return 2
@@ -160,13 +188,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         sources = real_clips(args.data, args.clips)
-        print(f"forging {args.methods} from {len(sources)} real clips (not timed; reused if --forged holds them)...", flush=True)
+        if args.methods.strip():
+            print(f"forging {args.methods} from {len(sources)} real clips (not timed; reused if --forged holds them)...", flush=True)
         forged_dir = args.forged or workdir / "forged"
         forged = forge_clips(sources, args.methods, forged_dir) if not (forged_dir / "manifest.csv").exists() \
             else read_forged(forged_dir)
         clips = [(p, "real") for p in sources] + forged
-        configs = ["checkpoint"] if args.checkpoint else args.configs.split(",")
-        runs = [run_config(name, args.checkpoint, clips, workdir) for name in configs]
+        configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+        if args.checkpoint:
+            configs = ["checkpoint"] + [c for c in configs if c == "cues"]
+        model = cue_model(args.model)
+        if "cues" in configs and model is None:
+            print("cues: no --model and no bundled default model: not timed", file=sys.stderr)
+            configs.remove("cues")
+        runs = [run_config(name, args.checkpoint, clips, workdir, model) for name in configs]
     result = {"machine": machine(), "cores": args.cores, "load_before": load_before, "load_after": os.getloadavg()[0],
               "num_real": len(sources), "num_forged": len(forged), "methods": args.methods,
               "command": " ".join(["python", "benchmarks/detect_speed.py", *sys.argv[1:]]), "runs": runs,

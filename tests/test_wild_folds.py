@@ -1,4 +1,4 @@
-"""The wild corpus: catalog reading, generator families, pairing, and leave-one-family-out folds."""
+"""The wild corpus: catalog reading, generator families, pairing, and (family × real share) folds."""
 from __future__ import annotations
 
 import csv
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from avcorr.data.catalog import CatalogClip, generator_family, paired_real, read_catalog
-from avcorr.bench.wild.folds import Fold, build_folds, check_folds
-from avcorr.errors import InputError
+from avcorr.bench.wild.folds import Fold, build_folds, check_folds, deal_real_shares
+from avcorr.errors import AvcorrError, InputError
 
 COLUMNS = ["file", "label", "generator", "manipulation", "repo", "commit", "path_in_repo", "duration_s", "fps",
            "width", "height", "has_audio", "audio_sr", "license", "audio_source_note", "notes", "source_group"]
@@ -116,33 +116,62 @@ def test_paired_real(clips: list[CatalogClip]) -> None:
     assert paired_real(by_id["w2fake"], clips) is None and paired_real(by_id["w1real"], clips) is None
 
 
+def _shares(folds: list[Fold], family: str = "Hallo") -> dict[str, set[str]]:
+    """Share name → the reals on the test side of that family's fold of the share."""
+    return {f.real_share: {i for i in f.test_ids if not i.startswith(("jh", "h1"))} for f in folds if f.family == family}
+
+
+def test_real_shares_are_dealt_greedily(clips: list[CatalogClip]) -> None:
+    # GRID (4) first → reals-1; LRS2 and VoxCeleb (2 each) → reals-2 (0, then 2 < 4); the three
+    # one-real groups alternate (4-4 tie → reals-1, then reals-2, then reals-1): 6 and 5 reals.
+    for seed in range(6):
+        share = deal_real_shares(clips, 2, seed)
+        assert share["GRID"] == "reals-1" and share["LRS2"] == share["VoxCeleb"] == "reals-2"
+        assert Counter(share[c.source_group] for c in clips if c.label == 0) == {"reals-1": 6, "reals-2": 5}
+    assert set(deal_real_shares(clips, 3).values()) == {"reals-1", "reals-2", "reals-3"}
+    with pytest.raises(AvcorrError, match="7 real shares need as many real source groups; the catalog has 6"):
+        deal_real_shares(clips, 7)
+
+
 def test_folds_keep_the_rules(clips: list[CatalogClip]) -> None:
     folds = build_folds(clips)
     check_folds(folds, clips)
     by_id = {c.clip_id: c for c in clips}
-    assert [f.name for f in folds] == ["Hallo", "SadTalker", "Wav2Lip", "other"]
+    families = ["Hallo", "SadTalker", "Wav2Lip", "other"]
+    assert [f.name for f in folds] == [f"{fam}|reals-{k}" for fam in families for k in (1, 2)]
+    assert [(f.family, f.real_share) for f in folds[:2]] == [("Hallo", "reals-1"), ("Hallo", "reals-2")]
     named = _by_name(folds)
+    share = deal_real_shares(clips, 2, 0)
     for fold in folds:
         test_groups = {by_id[i].source_group for i in fold.test_ids}
         assert not test_groups & {by_id[i].source_group for i in fold.train_ids}
-        assert not set(fold.test_ids) & set(fold.train_ids)
         held = {i for i in fold.test_ids if by_id[i].label == 1}
         assert held == {c.clip_id for c in clips if c.label == 1 and c.family in fold.families}
-    # Families grouped; the small ones pooled, named in the notes.
-    assert {"jh1", "jh2", "h1"} <= set(named["Hallo"].test_ids)
-    assert {"w1fake", "w2fake", "w3fake"} <= set(named["Wav2Lip"].test_ids)
-    assert named["other"].families == ["JoyVASA", "StyleTalk", "unknown face-swap"]
-    assert all(f in named["other"].notes[0] for f in ("JoyVASA (2)", "StyleTalk (1)", "unknown face-swap (1)"))
-    # The paired real and the real of a fake's own group are held out with those fakes.
-    assert "w1real" in named["Wav2Lip"].test_ids and "sadreal" in named["SadTalker"].test_ids
-    # The StyleTalk fake shares the Hallo group: excluded from the Hallo fold, and vice versa.
-    assert named["Hallo"].excluded_ids == ["st1"]
-    assert set(named["other"].excluded_ids) == {"jh1", "jh2", "h1"}
-    # Every real held out exactly once; greedy: GRID (4) to the emptiest fold, the misc real last.
+        # The share's reals are held out; so are the forced ones; every other real trains.
+        reals = {i for i in fold.test_ids if by_id[i].label == 0}
+        assert {c.clip_id for c in clips if c.label == 0 and share[c.source_group] == fold.real_share} <= reals
+        assert reals | {i for i in fold.train_ids if by_id[i].label == 0} == {c.clip_id for c in clips if c.label == 0}
+    assert named["other|reals-1"].families == ["JoyVASA", "StyleTalk", "unknown face-swap"]
+    assert all(f in named["other|reals-2"].notes[0] for f in ("JoyVASA (2)", "StyleTalk (1)", "unknown face-swap (1)"))
+    # Forced reals (the paired real; the real of a fake's own group) sit on the test side of both shares' folds.
+    for k in (1, 2):
+        assert "w1real" in named[f"Wav2Lip|reals-{k}"].test_ids and "sadreal" in named[f"SadTalker|reals-{k}"].test_ids
+        assert "w1real" not in named[f"Hallo|reals-{k}"].test_ids or share["u/w1"] == f"reals-{k}"
+    borrowed = "SadTalker|reals-1" if share["org/sad"] == "reals-2" else "SadTalker|reals-2"
+    assert any("org/sad (reals-" in n for n in named[borrowed].notes)
+    # The StyleTalk fake shares the Hallo group: excluded from the Hallo folds, and vice versa; so are the
+    # fakes of a group whose reals are in the fold's share (SadTalker's, Wav2Lip's w1fake).
+    for k in (1, 2):
+        mixed = {c.clip_id for c in clips if c.label == 1 and share.get(c.source_group) == f"reals-{k}"}
+        assert set(named[f"Hallo|reals-{k}"].excluded_ids) == {"st1"} | mixed
+        mixed.discard("st1")
+        assert set(named[f"other|reals-{k}"].excluded_ids) == {"jh1", "jh2", "h1"} | mixed
+    # Every fake held out twice (once per share); a Hallo fold's reals are exactly its share's.
     held_out = Counter(i for f in folds for i in f.test_ids)
-    assert all(held_out[c.clip_id] == 1 for c in clips)
-    assert {f"grid{i}" for i in range(4)} <= set(named["Hallo"].test_ids)
-    assert "misc" in named["Wav2Lip"].test_ids
+    assert all(held_out[c.clip_id] == 2 for c in clips if c.label == 1)
+    hallo = _shares(folds)
+    assert hallo["reals-1"] | hallo["reals-2"] == {c.clip_id for c in clips if c.label == 0}
+    assert not hallo["reals-1"] & hallo["reals-2"] and {f"grid{i}" for i in range(4)} <= hallo["reals-1"]
 
 
 def test_folds_are_deterministic_for_a_seed(clips: list[CatalogClip]) -> None:
@@ -151,29 +180,49 @@ def test_folds_are_deterministic_for_a_seed(clips: list[CatalogClip]) -> None:
     for seed in range(8):
         folds = build_folds(clips, seed=seed)
         check_folds(folds, clips)
-        placements.add(next(f.name for f in folds if "lrs0" in f.test_ids))
-    assert placements == {"SadTalker", "other"}  # LRS2 and VoxCeleb tie (2 reals): the seed orders them
+        placements.add(next(f.real_share for f in folds if f.family == "Hallo" and "misc" in f.test_ids))
+    assert placements == {"reals-1", "reals-2"}  # the one-real groups tie: the seed orders them
 
 
-def test_min_family_clips(clips: list[CatalogClip]) -> None:
-    folds = build_folds(clips, min_family_clips=2)
+def test_three_shares_and_min_family_clips(clips: list[CatalogClip]) -> None:
+    folds = build_folds(clips, real_shares=3)
     check_folds(folds, clips)
-    assert [f.name for f in folds] == ["Hallo", "JoyVASA", "SadTalker", "Wav2Lip", "other"]
-    assert _by_name(folds)["other"].families == ["StyleTalk", "unknown face-swap"]
+    assert len(folds) == 12 and {f.real_share for f in folds} == {"reals-1", "reals-2", "reals-3"}
+    assert all(Counter(i for f in folds for i in f.test_ids)[c.clip_id] == 3 for c in clips if c.label == 1)
+    folds = build_folds(clips, min_family_clips=2, real_shares=1)
+    check_folds(folds, clips)
+    assert [f.name for f in folds] == [f"{f}|reals-1" for f in ("Hallo", "JoyVASA", "SadTalker", "Wav2Lip", "other")]
+    assert _by_name(folds)["other|reals-1"].families == ["StyleTalk", "unknown face-swap"]
+    assert Fold.from_dict(folds[0].to_dict()) == folds[0]
 
 
 def test_check_folds_catches_leaks(clips: list[CatalogClip]) -> None:
     folds = build_folds(clips)
-    hallo = _by_name(folds)["Hallo"]
+    named = _by_name(folds)
+
+    def swap(old: Fold, new: Fold) -> list[Fold]:
+        return [new if f is old else f for f in folds]
+
+    hallo = named["Hallo|reals-1"]
     straddle = replace(hallo, test_ids=[i for i in hallo.test_ids if i != "grid0"], train_ids=hallo.train_ids + ["grid0"])
     with pytest.raises(ValueError, match="source group.*GRID"):
-        check_folds([straddle if f is hallo else f for f in folds], clips)
-    w = _by_name(folds)["Wav2Lip"]
+        check_folds(swap(hallo, straddle), clips)
+    w = named["Wav2Lip|reals-2"]
     unpaired = replace(w, test_ids=[i for i in w.test_ids if i != "w1real"], excluded_ids=w.excluded_ids + ["w1real"])
     with pytest.raises(ValueError, match="paired real w1real"):
-        check_folds([unpaired if f is w else f for f in folds], clips)
-    with pytest.raises(ValueError, match="test side of 0 folds"):
+        check_folds(swap(w, unpaired), clips)
+    with pytest.raises(ValueError, match="family other: real shares reals-1, expected one fold each of reals-1, reals-2"):
         check_folds(folds[:-1], clips)
+    h2 = named["Hallo|reals-2"]
+    grid = [f"grid{i}" for i in range(4)]
+    doubled = replace(h2, test_ids=h2.test_ids + grid, train_ids=[i for i in h2.train_ids if i not in grid])
+    with pytest.raises(ValueError, match="grid0 is on the test side of 2 folds but not forced"):
+        check_folds(swap(h2, doubled), clips)
+    missing = replace(h2, test_ids=[i for i in h2.test_ids if i != "h1"], excluded_ids=h2.excluded_ids + ["h1"])
+    with pytest.raises(ValueError, match="test fakes differ"):
+        check_folds(swap(h2, missing), clips)
+    with pytest.raises(ValueError, match="name is not Hallo|reals-2"):
+        check_folds(swap(h2, replace(h2, name="Hallo")), clips)
 
 
 @pytest.mark.shared
@@ -183,14 +232,20 @@ def test_folds_on_the_shared_catalog(shared_data: Path) -> None:
     check_folds(folds, clips)
     by_id = {c.clip_id: c for c in clips}
     named = _by_name(folds)
+    share = deal_real_shares(clips)
     print()
+    for k in ("reals-1", "reals-2"):
+        groups = sorted({g for g, s in share.items() if s == k})
+        print(f"{k}: {sum(1 for c in clips if c.label == 0 and share[c.source_group] == k)} reals in "
+              f"{len(groups)} group(s): {', '.join(groups)}")
     for f in folds:
         fakes = sum(by_id[i].label for i in f.test_ids)
-        print(f"{f.name:20s} test fakes {fakes:3d}  test reals {len(f.test_ids) - fakes:3d}  "
+        print(f"{f.name:24s} test fakes {fakes:3d}  test reals {len(f.test_ids) - fakes:3d}  "
               f"train {len(f.train_ids):3d}  excluded {len(f.excluded_ids):2d}  {'; '.join(f.notes)}")
     assert len(clips) == 170 and sum(c.label for c in clips) == 87
-    assert sum(by_id[i].label for i in named["Hallo"].test_ids) == 13  # JoyHallo 8 + Hallo 5
-    assert sum(by_id[i].label for i in named["Wav2Lip"].test_ids) == 16  # with the HQ/HD/v2 variants
-    assert "other" in named and "JoyVASA" in named["other"].families
+    assert share["GRID"] == "reals-1"
+    assert sum(by_id[i].label for i in named["Hallo|reals-1"].test_ids) == 13  # JoyHallo 8 + Hallo 5
+    assert sum(by_id[i].label for i in named["Wav2Lip|reals-2"].test_ids) == 16  # with the HQ/HD/v2 variants
+    assert "JoyVASA" in named["other|reals-1"].families
     alvate = next(c for c in clips if c.label == 0 and c.repo == "davicoscarelli/Alvate")
-    assert alvate.clip_id in named["Wav2Lip"].test_ids
+    assert alvate.clip_id in named["Wav2Lip|reals-1"].test_ids and alvate.clip_id in named["Wav2Lip|reals-2"].test_ids

@@ -81,6 +81,8 @@ def register(app: typer.Typer) -> None:
         prepare_frames: int = typer.Option(150, "--prepare-frames", min=8, help="Frames prepared per clip."),
         false_alarm_rate: float = typer.Option(0.05, "--false-alarm-rate", help="Target false-alarm rate of the "
                                                "operating threshold, on training-side real clips."),
+        real_shares: int = typer.Option(3, "--real-shares", min=1, help="Real source groups are dealt into this many "
+                                        "shares; a fold holds out one family's fakes and one share's reals."),
         work: Path = typer.Option(Path("runs/bench-wild"), "--work", help="Work folder (resumable)."),
         out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Where wild.{json,md} go."),
         report_only: bool = typer.Option(False, "--report-only", help="Only rewrite the tables from the runs "
@@ -101,9 +103,11 @@ def register(app: typer.Typer) -> None:
                               variants=[v.strip() for v in variants.split(",") if v.strip()] or list(DEFAULT_VARIANTS),
                               epochs=epochs,
                               crop_frames=crop_frames, prepare_frames=prepare_frames,
-                              false_alarm_rate=false_alarm_rate, report_only=report_only, workers=workers)
+                              false_alarm_rate=false_alarm_rate, report_only=report_only, workers=workers,
+                              real_shares=real_shares)
         options.command = " ".join(shlex.quote(p) for p in [
             "avcorr", "bench", "wild", "--seeds", seeds, "--epochs", str(epochs), "--crop-frames", str(crop_frames),
+            "--real-shares", str(real_shares),
             "--variants", ",".join(options.variants)])
         start = time.perf_counter()
         run_wild(options, log=lambda message: typer.echo(message, err=True),

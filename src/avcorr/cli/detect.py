@@ -1,5 +1,6 @@
-"""``avcorr detect``: judge videos, one verdict each, with a trained model (``--checkpoint``) or
-zero-shot; ``--report DIR`` writes the HTML report (docs/detect.md)."""
+"""``avcorr detect``: judge videos, one verdict each, with the bundled cue model (the default), a
+model folder (``--checkpoint``: a student run or a cue model) or zero-shot; ``--report DIR``
+writes the HTML report (docs/detect.md)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,7 @@ def register(app: typer.Typer) -> None:
     @app.command("detect")
     def detect(
         paths: list[Path] = typer.Argument(..., help="Videos to judge, and folders to search for videos."),
-        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A trained run folder (model.safetensors + config.json): model mode."),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A model folder (model.safetensors + config.json): a student run (model mode) or a cue model from `avcorr fit-detector` (cues mode). Default: the bundled model (`avcorr models`)."),
         zero_shot: bool = typer.Option(False, "--zero-shot", help="No trained detector: score lip/speech content consistency with the phonetic teacher."),
         audio: Optional[Path] = typer.Option(None, "--audio", help="Judge the (single) video against this audio file instead of its own track."),
         threshold: Optional[float] = typer.Option(None, help="Your own fake threshold instead of the calibrated bands (no \"uncertain\" band)."),
@@ -32,8 +33,15 @@ def register(app: typer.Typer) -> None:
         from avcorr.errors import ConfigError
         from avcorr.detect.pipeline import VideoVerdict, detect_videos, report_json
 
-        if zero_shot == (checkpoint is not None):
-            raise ConfigError("choose one detector: --checkpoint RUN (a trained model) or --zero-shot (no trained model needed)")
+        if zero_shot and checkpoint is not None:
+            raise ConfigError("choose one detector: --checkpoint DIR (a trained model) or --zero-shot (no trained model needed)")
+        if not zero_shot and checkpoint is None:
+            from avcorr.detect.bundled import default_model_path
+
+            checkpoint = default_model_path()
+            if checkpoint is None:
+                raise ConfigError("no bundled model is installed in this avcorr: pass --checkpoint DIR (a student run or "
+                                  "a cue model from `avcorr fit-detector`) or --zero-shot (no trained model needed)")
         if audio is not None and len(paths) != 1:
             raise ConfigError("--audio pairs with exactly one video")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
@@ -41,7 +49,15 @@ def register(app: typer.Typer) -> None:
         if checkpoint is not None and (calibration is not None or max_offset is not None or lip_model is not None):
             raise ConfigError("--calibration, --max-offset and --lip-model go with --zero-shot")
         evidence = 4 if report is not None else 0
-        if checkpoint is not None:
+        from avcorr.detect.bundled import CUE_KIND, model_kind
+
+        if checkpoint is not None and model_kind(checkpoint) == CUE_KIND:
+            from avcorr.detect.cue_detector import CueModeDetector
+
+            if teacher != "none":
+                raise ConfigError("--teacher goes with a student checkpoint; a cue model runs the teacher it was fitted with")
+            detector = CueModeDetector(checkpoint, threshold=threshold, max_frames=max_frames, evidence_frames=evidence)
+        elif checkpoint is not None:
             from avcorr.prepare.pipeline import load_teacher
             from avcorr.detect.model_detector import ModelModeDetector
 
@@ -61,8 +77,12 @@ def register(app: typer.Typer) -> None:
         if detector.warning:
             typer.echo(f"avcorr: warning: {detector.warning}", err=True)
         videos, empty = video_files(paths)
-        verdicts = detect_videos(progress(videos, "detect", enabled=not as_json), detector,
-                                 audio_paths=[audio] if audio is not None else None)
+        try:
+            verdicts = detect_videos(progress(videos, "detect", enabled=not as_json), detector,
+                                     audio_paths=[audio] if audio is not None else None)
+        finally:
+            if hasattr(detector, "close"):
+                detector.close()  # cue mode's background-decode thread
         verdicts += [VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty]
         if report is not None:
             from avcorr.detect.report import add_scenes, from_verdict, write_report
@@ -116,6 +136,12 @@ def describe_operating_point(point) -> str:
     return f"fake at score >= {point.fake_threshold:.3g} ({point.source}; no uncertain band)"
 
 
+def describe_contributions(contributions: list[dict], count: int = 3) -> str:
+    """One line on the features that moved the most suspicious window's score most (cues mode)."""
+    parts = [f"{c['feature']} {c['logit']:+.2f}" for c in contributions[:count]]
+    return "driven by " + ", ".join(parts) + " (logit contributions; + toward fake)"
+
+
 def _print_table(verdicts, point) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -129,10 +155,15 @@ def _print_table(verdicts, point) -> None:
             continue
         spans = ", ".join(f"{s.start_s:.1f}–{s.end_s:.1f}" for s in v.segments[:4]) + (" …" if len(v.segments) > 4 else "")
         colour = _BAND_COLOURS.get(v.verdict, "white")
+        consistency = v.details.get("mean_correlation")
         table.add_row(Path(v.path).name, f"[{colour}]{v.verdict}[/{colour}]", f"{v.score:.3f}",
-                      f"{v.details.get('mean_correlation', float('nan')):.3f}",
+                      "—" if consistency is None else f"{consistency:.3f}",
                       "—" if v.details.get("offset_s") is None else f"{v.details['offset_s']:+.2f}", spans)
     Console().print(table)
+    for v in verdicts:
+        if not v.error and v.details.get("contributions"):
+            Console().print(f"{Path(v.path).name}: {describe_contributions(v.details['contributions'])}",
+                            highlight=False, markup=False)
     Console().print(f"bands: {describe_operating_point(point)}", highlight=False, markup=False)
     if failures:
         Console(stderr=True).print(f"{len(failures)} of {len(verdicts)} video(s) failed")

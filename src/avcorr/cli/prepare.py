@@ -23,6 +23,12 @@ def register(app: typer.Typer) -> None:
         max_frames: int = typer.Option(1000, "--max-frames", help="Frames kept per clip at 25 fps (0: no cap; memory grows ~100 kB/frame)."),
         face_size: int = typer.Option(112, "--face-size", help="Side of the grayscale face crop in pixels."),
         mouth_size: int = typer.Option(112, "--mouth-size", help="Side of the grayscale mouth crop in pixels."),
+        normalise_face_px: int = typer.Option(
+            0, "--normalise-face-px",
+            help="Canonical resolution: rescale each clip so its face is at most this many pixels high (0: off; 96 recommended).",
+        ),
+        normalise_jpeg_quality: int = typer.Option(75, "--normalise-jpeg-quality", help="With --normalise-face-px: JPEG quality of the round trip every frame goes through."),
+        normalise_blur_sigma: float = typer.Option(0.0, "--normalise-blur-sigma", help="With --normalise-face-px: Gaussian blur (pixels of the rescaled frame) before the JPEG round trip."),
         root: Optional[Path] = typer.Option(None, "--root", help="For the paper's CSV: folder its media paths are remapped to."),
         force: bool = typer.Option(False, "--force", help="Redo clips already in the cache."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary (no progress bar)."),
@@ -35,7 +41,11 @@ def register(app: typer.Typer) -> None:
         from avcorr.prepare.pipeline import PrepareOptions, parse_shard, prepare_manifest
 
         rows = load_any_manifest(manifest, root)
-        options = PrepareOptions(face_size=face_size, mouth_size=mouth_size, max_frames=max_frames or None)
+        from avcorr.media.normalise import NormaliseOptions
+
+        normalise = (NormaliseOptions(face_px=normalise_face_px, jpeg_quality=normalise_jpeg_quality, blur_sigma=normalise_blur_sigma)
+                     if normalise_face_px > 0 else None)
+        options = PrepareOptions(face_size=face_size, mouth_size=mouth_size, max_frames=max_frames or None, normalise=normalise)
         summary = prepare_manifest(
             rows, out, options, workers=workers or os.cpu_count() or 1, shard=parse_shard(shard), teacher=teacher,
             teacher_options=parse_teacher_options(teacher_option or []), force=force,

@@ -74,13 +74,15 @@ class ReportVideo:
     details: dict[str, str] = field(default_factory=dict)
     correlation_label: str = "student correlation $s_t$"
     teacher_label: str = "teacher correlation $y_t$"
+    # cues mode: (feature, raw value or None, signed logit contribution) of the most suspicious window
+    drivers: list[tuple[str, float | None, float]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return Path(self.path).name or self.path
 
 
-_SHOWN_DETAILS = ("checkpoint", "teacher", "face_found_fraction", "mean_correlation", "offset_s", "truncated", "windows")
+_SHOWN_DETAILS = ("checkpoint", "model", "teacher", "face_found_fraction", "mean_correlation", "offset_s", "truncated", "windows")
 
 
 def from_verdict(verdict: Any) -> ReportVideo:
@@ -100,9 +102,12 @@ def from_verdict(verdict: Any) -> ReportVideo:
     if getattr(verdict, "audio_path", None):
         shown = {"audio": str(verdict.audio_path), **shown}
     zero_shot = verdict.mode == "zero-shot"
+    cues = verdict.mode == "cues"
     point = getattr(verdict, "operating_point", None)
     threshold = point.fake_threshold if point is not None else details.get("threshold")
-    if not zero_shot:
+    if cues:
+        meaning = f"mean over {details.get('windows', 'its')} windows of the cue model's probability of fake"
+    elif not zero_shot:
         meaning = "mean over frames of the probability of fake"
     elif details.get("reference_clips"):
         meaning = f"share of the {details['reference_clips']} reference real clips whose lips and speech agree better"
@@ -117,8 +122,9 @@ def from_verdict(verdict: Any) -> ReportVideo:
         fps=verdict.fps or 25.0, fake_probability=series("fake_probability"),
         correlation=series("correlation"), teacher_correlation=series("soft_label"), segments=list(verdict.segments),
         evidence=list(getattr(verdict, "evidence", None) or []), details=shown,
-        correlation_label="teacher correlation (best A/V offset)" if zero_shot else "student correlation $s_t$",
-        teacher_label="teacher label $y_t$" if zero_shot else "teacher correlation $y_t$",
+        correlation_label="teacher correlation (best A/V offset)" if zero_shot or cues else "student correlation $s_t$",
+        teacher_label="teacher label $y_t$" if zero_shot or cues else "teacher correlation $y_t$",
+        drivers=[(str(c["feature"]), c.get("value"), float(c["logit"])) for c in details.get("contributions") or []],
     )
 
 
@@ -327,6 +333,7 @@ figure img { display: block; image-rendering: auto; border-radius: 3px; }
 figcaption { font-size: 12px; color: var(--muted); margin-top: 6px; font-variant-numeric: tabular-nums; }
 .failure { color: var(--fake); font-family: "DejaVu Sans Mono", monospace; font-size: 13px; word-break: break-all; }
 .none { color: var(--muted); font-style: italic; }
+ul.drivers { margin: 4px 0; padding-left: 20px; font-size: 13px; }
 .note { background: #fff8e1; border: 1px solid #f2d488; border-radius: 8px; padding: 10px 14px; font-size: 13px; }
 a { color: #0b5cad; }
 """
@@ -415,6 +422,8 @@ def _card_html(index: int, video: ReportVideo) -> str:
     calibration_html = f'<div class="calibration">{_e(calibration)}</div>' if calibration else ""
     parts.append(f'<div class="prob">score = {_fmt(probability)}{meaning}</div>{bar}{calibration_html}'
                  f'<div class="facts">{facts_html}</div>')
+    if video.drivers:
+        parts.append(_drivers_html(video.drivers))
 
     png = curves_png(video)
     if png is not None:
@@ -447,6 +456,15 @@ def _card_html(index: int, video: ReportVideo) -> str:
         parts.append("</div>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _drivers_html(drivers: Sequence[tuple[str, float | None, float]]) -> str:
+    """The cues that moved the most suspicious window's score most, as a short list."""
+    items = "".join(
+        f'<li><code>{_e(name)}</code> = {_e(_fmt(value, 3))}: <b>{logit:+.2f}</b> '
+        f'{"toward fake" if logit > 0 else "toward no evidence"}</li>' for name, value, logit in drivers)
+    return ('<h3>What drove the score</h3><p class="meta">Features of the most suspicious window, by their '
+            f'contribution to its logit (standardised value × weight).</p><ul class="drivers">{items}</ul>')
 
 
 def render_report(videos: Sequence[ReportVideo], title: str = "avcorr detection report",

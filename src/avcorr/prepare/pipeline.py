@@ -2,7 +2,7 @@
 
 Per clip (:func:`prepare_clip`), in stages whose names land in ``failures.csv``:
 ``decode`` (audio first, then video frames streamed one at a time) → ``audio`` (silence check)
-→ ``track`` (MediaPipe face tracking, main face) → ``crop`` (face, mouth, landmarks) →
+→ ``normalise`` (optional canonical resolution: :mod:`avcorr.media.normalise`) → ``track`` (MediaPipe face tracking, main face) → ``crop`` (face, mouth, landmarks) →
 ``features`` (MFCC, STFT) → ``teacher`` (optional posteriors and soft labels).
 
 Memory stays bounded whatever the file: frames are never all held (unless ``keep_frames``);
@@ -35,11 +35,13 @@ from avcorr.data.clip_cache import FAILURE_COLUMNS, FAILURES_NAME, ClipCache, Cl
 from avcorr.data.manifest import ManifestRow
 from avcorr.errors import AvcorrError, ConfigError, InputError
 from avcorr.media import audio_features, crops, decode
+from avcorr.media import normalise as canon
 from avcorr.media.decode import MediaClip
 from avcorr.media.face import FaceTrack, FaceTracker, TrackerOptions
+from avcorr.media.normalise import NormaliseOptions
 from avcorr.runtime import StageTimer
 
-STAGES = ("decode", "audio", "track", "crop", "features", "teacher", "write")
+STAGES = ("decode", "audio", "normalise", "track", "crop", "features", "teacher", "write")
 
 
 @dataclass
@@ -49,6 +51,8 @@ class PrepareOptions:
     ``max_frames``: decode at most this many frames (None: the whole file). ``min_face_fraction``:
     a clip whose main face is seen in fewer of its frames fails at ``track``. ``keep_frames``:
     return the decoded RGB frames in ``PreparedClip.media`` (forge needs them; prepare does not).
+    ``normalise``: bring the clip to a canonical face resolution and codec before tracking
+    (:class:`~avcorr.media.normalise.NormaliseOptions`; None, the default: frames as decoded).
     """
 
     fps: float = 25.0
@@ -62,14 +66,17 @@ class PrepareOptions:
     keep_frames: bool = False
     divergence: str = "js"
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
+    normalise: NormaliseOptions | None = None
 
 
 @dataclass
 class PreparedClip:
     """The result of :func:`prepare_clip`: decoded media, the cache record, the face track.
 
-    ``media.frames`` is empty (0 frames) unless ``PrepareOptions.keep_frames``; ``media.audio``
-    is the clip's audio (16 kHz), cut to the prepared frames. ``timings`` are seconds per stage.
+    ``media.frames`` is empty (0 frames) unless ``PrepareOptions.keep_frames``: the frames the
+    tracker saw (rescaled and JPEG-coded with ``normalise``); ``media.audio`` is the clip's audio
+    (16 kHz), cut to the prepared frames. ``track`` is in source pixels, like ``face_boxes``,
+    also with ``normalise``. ``timings`` are seconds per stage.
     """
 
     media: MediaClip
@@ -174,6 +181,12 @@ def prepare_clip(
     else:
         tracker.options.keep_regions = True
     tracker.reset()
+    norm = options.normalise
+    scale, measured = 1.0, None
+    if norm is not None:
+        with stage("normalise"):
+            measured = _measure_face(video_path, fps, limit, norm, tracker)
+            scale = canon.scale_for(measured, norm.face_px)
     kept: list[np.ndarray] = []
     frames_iter = decode.iter_frames(video_path, fps, limit)
     count = 0
@@ -183,11 +196,14 @@ def prepare_clip(
             frame = next(frames_iter, None)
         if frame is None:
             break
+        height, width = frame.shape[:2]
+        if norm is not None:
+            with stage("normalise"):
+                frame = canon.normalise_frame(frame, scale, norm)
         with stage("track"):
             tracker.add(frame)
         if options.keep_frames:
             kept.append(frame)
-        height, width = frame.shape[:2]
         count += 1
     if count < decode.MIN_FRAMES:
         raise InputError(video_path, f"video has {count} decodable frame(s); at least {decode.MIN_FRAMES} are needed", stage="decode")
@@ -201,7 +217,7 @@ def prepare_clip(
     num_frames = track.num_frames
     start_s = start / fps
     clip_audio = decode.fit_audio(audio[int(round(start * decode.SAMPLE_RATE / fps)):], num_frames, fps)
-    frames = np.stack(kept[start:]) if kept else np.zeros((0, height, width, 3), np.uint8)
+    frames = np.stack(kept[start:]) if kept else np.zeros((0, *canon.scaled_size(width, height, scale)[::-1], 3), np.uint8)
     del kept
 
     arrays: dict[str, np.ndarray] = {}
@@ -210,6 +226,8 @@ def prepare_clip(
         if options.store_mouth:
             arrays["mouth"] = crops.crop_mouths(None, track, options.mouth_size)
         arrays["landmarks"] = crops.landmarks_in_crop(track, options.face_size)
+        if scale != 1.0:  # back to source pixels: readers pair face_boxes with the source video
+            track = _unscale_track(track, scale, (height, width))
         arrays["face_boxes"] = track.boxes.astype(np.float32)
         arrays["face_found"] = track.found.copy()
     with stage("features"):
@@ -241,6 +259,12 @@ def prepare_clip(
         "mouth_size": options.mouth_size if options.store_mouth else None,
         "audio_rms_dbfs": round(level, 2),
     })
+    if norm is not None:
+        clip_meta.extra["normalise"] = {
+            "face_px": int(norm.face_px), "jpeg_quality": int(norm.jpeg_quality), "blur_sigma": float(norm.blur_sigma),
+            "scale": round(scale, 6), "measured_face_px": None if measured is None else round(measured, 2),
+            "size": list(canon.scaled_size(width, height, scale)),
+        }
     record = ClipRecord(meta=clip_meta, arrays=arrays)
     media = MediaClip(
         frames=frames, audio=clip_audio, sample_rate=decode.SAMPLE_RATE, fps=fps, source_fps=info.source_fps,
@@ -253,6 +277,24 @@ def prepare_clip(
             _apply_teacher(teacher, media, record, options.divergence)
     record.validate()
     return PreparedClip(media=media, record=record, track=track, timings=stage.timings)
+
+
+def _measure_face(video_path: str | Path, fps: float, limit: int, norm: NormaliseOptions, tracker: FaceTracker) -> float | None:
+    """The main face's height (source pixels) on ``norm.samples`` frames of the clip's first
+    ``norm.window_frames``: decodes only up to the last sample, tracks only the samples."""
+    wanted = canon.sample_indices(limit, norm)
+    picked: list[np.ndarray] = []
+    for index, frame in enumerate(decode.iter_frames(video_path, fps, wanted[-1] + 1)):
+        if index in wanted:
+            picked.append(frame)
+    return canon.measure_face_height(picked, tracker)
+
+
+def _unscale_track(track: FaceTrack, scale: float, frame_size: tuple[int, int]) -> FaceTrack:
+    """A track made on frames rescaled by ``scale``, in source pixels (regions dropped)."""
+    landmarks = track.landmarks / np.float32(scale)
+    return replace(track, boxes=(track.boxes / np.float32(scale)).astype(np.float32), landmarks=landmarks.astype(np.float32),
+                   frame_size=frame_size, regions=None, region_boxes=None)
 
 
 def _cut_track(track: FaceTrack, start: int) -> FaceTrack:

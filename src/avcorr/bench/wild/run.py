@@ -60,6 +60,7 @@ class WildOptions:
     false_alarm_rate: float = 0.05
     uncertain_rate: float = 0.20
     min_family_clips: int = 3
+    real_shares: int = 3
     fold_seed: int = 0
     n_boot: int = 1000
     report_only: bool = False
@@ -82,7 +83,8 @@ def run_wild(options: WildOptions, log: Callable[[str], None] = print, progress:
     work.mkdir(parents=True, exist_ok=True)
     clock = StageClock(work)
     clips = {c.clip_id: c for c in read_catalog(options.data_dir, options.catalog)}
-    folds = build_folds(list(clips.values()), min_family_clips=options.min_family_clips, seed=options.fold_seed)
+    folds = build_folds(list(clips.values()), min_family_clips=options.min_family_clips, seed=options.fold_seed,
+                        real_shares=options.real_shares)
     check_folds(folds, list(clips.values()))
     (work / "folds.json").write_text(json.dumps([asdict(f) for f in folds], indent=1) + "\n")
     if not options.report_only:
@@ -155,7 +157,7 @@ def _run_all(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequenc
                                                         options.uncertain_rate)
                 else:
                     scores, calibration = run_student(
-                        variant, fold, seed, clips, cache, options.work_dir / "runs" / name / f"seed{seed}" / fold.name,
+                        variant, fold, seed, clips, cache, options.work_dir / "runs" / name / f"seed{seed}" / fold.name.replace("|", "__"),
                         options.student_config, options.student_overrides, options.epochs,
                         options.false_alarm_rate, options.uncertain_rate)
                 rows = rows_for(name, seed, fold, clips, scores, calibration)

@@ -24,6 +24,10 @@ from avcorr.eval.calibration import Calibration, calibrate
 
 
 
+#: fewer out-of-group real scores than this and a feature variant calibrates on clip-level inner folds
+MIN_CALIBRATION_REALS = 10
+
+
 @dataclass(frozen=True)
 class WildVariant:
     """One row of the comparison. ``groups``: the feature groups a ``features`` variant uses;
@@ -96,9 +100,15 @@ def run_features(variant: WildVariant, fold: Fold, clips: Mapping[str, CatalogCl
     rows = [tables[i] for i in train]
     model = fit_classifier(rows, labels, names, c=c)
     inner = out_of_fold_scores(rows, labels, [clips[i].source_group for i in train], names, c=c)
-    reals = [s for s, y in zip(inner, labels) if y == 0]
+    reals = [s for s, y in zip(inner, labels) if y == 0 and np.isfinite(s)]
+    how = "grouped inner folds"
+    if len(reals) < MIN_CALIBRATION_REALS:
+        # every training real comes from one source group: inner folds can only split its clips
+        inner = out_of_fold_scores(rows, labels, train, names, c=c)
+        reals = [s for s, y in zip(inner, labels) if y == 0 and np.isfinite(s)]
+        how = "clip-level inner folds (the training reals share one source group)"
     calibration = calibration_from_reals(reals, false_alarm_rate, uncertain_rate,
-                                         f"{len(reals)} training-side real clips, grouped inner folds")
+                                         f"{len(reals)} training-side real clips, {how}")
     test = [i for i in fold.test_ids if i in tables]
     return dict(zip(test, model.score([tables[i] for i in test]).tolist())), calibration
 

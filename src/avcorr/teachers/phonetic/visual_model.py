@@ -69,19 +69,22 @@ class LipVisemeModel:
 
 
 def fit_lip_viseme_model(features: Sequence[np.ndarray], labels: Sequence[np.ndarray], context: int = 2,
-                         regularization: float = 0.01, provenance: dict[str, Any] | None = None) -> LipVisemeModel:
-    """Fit on clips' ``lip_features`` (T_i, D) and viseme indices (T_i,); ``regularization`` is sklearn's C."""
+                         regularization: float = 0.01, provenance: dict[str, Any] | None = None,
+                         class_weight: str | None = None) -> LipVisemeModel:
+    """Fit on clips' ``lip_features`` (T_i, D) and viseme indices (T_i,); ``regularization`` is sklearn's C,
+    ``class_weight`` sklearn's (``"balanced"``: every viseme weighs as much as silence)."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.concatenate([np.asarray(f, dtype=np.float64) for f in features])
     y = np.concatenate([np.asarray(l, dtype=np.int64) for l in labels])
     if len(np.unique(y)) < 2:
         raise ValueError("fitting the lip model needs frames of at least two visemes")
-    fitted = LogisticRegression(C=regularization, max_iter=3000).fit(x, y)
+    fitted = LogisticRegression(C=regularization, max_iter=3000, class_weight=class_weight).fit(x, y)
     weight = np.zeros((len(VISEMES), x.shape[1]))
     bias = np.full(len(VISEMES), _UNSEEN_BIAS)
     weight[fitted.classes_] = fitted.coef_
     bias[fitted.classes_] = fitted.intercept_
     info = {"frames": int(len(y)), "clips": len(features), "regularization": regularization,
+            **({"class_weight": class_weight} if class_weight else {}),
             "class_frames": {VISEMES[c]: int((y == c).sum()) for c in np.unique(y)}}
     return LipVisemeModel(weight=weight, bias=bias, context=context, provenance={**info, **(provenance or {})})

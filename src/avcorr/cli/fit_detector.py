@@ -1,0 +1,87 @@
+"""``avcorr fit-detector``: fit the calibrated cue detector of a catalogued corpus (the bundled
+default is made this way; docs/detect.md, "The cue detector")."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from avcorr.cli.common import print_json
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("fit-detector")
+    def fit_detector(
+        corpus: Path = typer.Argument(..., help="Corpus folder: catalog.csv and the clips it names."),
+        out: Path = typer.Option(..., "--out", help="Model folder to write (model.safetensors + config.json)."),
+        catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog CSV (default: CORPUS/catalog.csv)."),
+        groups: str = typer.Option("trace,anim,bg,zs", "--groups", help="Feature groups: trace (visual traces), anim "
+                                   "(still-image animation), bg (background motion), zs (phonetic lip/speech "
+                                   "consistency). container (metadata) is never allowed."),
+        work: Path = typer.Option(Path("runs/fit-detector"), "--work", help="Work folder: cache_full/ (prepared "
+                                  "clips), cache/ (cropped), features.json — the layout of `avcorr bench wild`, so "
+                                  "--work runs/bench-wild reuses the benchmark's prepared clips and features."),
+        workers: int = typer.Option(2, "--workers", min=1, help="Processes for prepare."),
+        c: float = typer.Option(0.1, "--c", min=1e-6, help="Inverse L2 strength of the logistic model."),
+        crop_frames: int = typer.Option(75, "--crop-frames", min=8, help="Every clip is cut to its centre N frames "
+                                        "(detect judges videos in windows of N)."),
+        prepare_frames: int = typer.Option(150, "--prepare-frames", min=8, help="Prepare at most N frames per clip."),
+        false_alarm_rate: float = typer.Option(0.05, "--false-alarm-rate", help="Fake threshold's false-alarm rate on real clips."),
+        uncertain_rate: float = typer.Option(0.20, "--uncertain-rate", help="Uncertain threshold's false-alarm rate."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
+    ) -> None:
+        """Prepare, crop and measure every clip of CORPUS (resumable under --work), fit the cue
+        detector on all of them, calibrate it on the real clips' grouped out-of-fold scores, save it.
+
+        Prepared clips, crops and feature tables already under --work are reused; with
+        --work runs/bench-wild the wild benchmark's are (same layout, same --crop-frames and
+        --prepare-frames). Use the model with `avcorr detect --checkpoint OUT`, or copy it to
+        avcorr/resources/models/default to make it the bundled default.
+        """
+        from avcorr.cli.common import progress
+        from avcorr.data.catalog import read_catalog
+        from avcorr.errors import ConfigError
+        from avcorr.train.cue_model import check_groups, corpus_tables, fit_cue_detector
+
+        chosen = check_groups(groups.split(","))
+        if crop_frames > prepare_frames:
+            raise ConfigError("need --crop-frames <= --prepare-frames")
+        clips = read_catalog(corpus, catalog)
+        say = (lambda message: typer.echo(message, err=True))
+        made = corpus_tables(clips, work, prepare_frames=prepare_frames, crop_frames=crop_frames, workers=workers,
+                             progress=lambda items, what: progress(items, what, enabled=not as_json), log=say)
+        # the command that reproduces this model, from the options (not sys.argv: also right when called in-process)
+        words = ["avcorr", "fit-detector", str(corpus), "--out", str(out), *(["--catalog", str(catalog)] if catalog else []),
+                 "--groups", ",".join(chosen), "--work", str(work), "--c", f"{c:g}", "--crop-frames", str(crop_frames),
+                 "--prepare-frames", str(prepare_frames), "--false-alarm-rate", f"{false_alarm_rate:g}",
+                 "--uncertain-rate", f"{uncertain_rate:g}"]
+        command = " ".join(shlex.quote(w) for w in words)
+        model = fit_cue_detector(clips, made.tables, chosen, c=c, false_alarm_rate=false_alarm_rate,
+                                 uncertain_rate=uncertain_rate, crop_frames=crop_frames, prepare_frames=prepare_frames,
+                                 command=command)
+        folder = model.save(out)
+        data = model.info["training_data"]
+        summary = {
+            "model": str(folder), "kind": "feature_logistic", "groups": chosen,
+            "clips": {"catalog": len(clips), "used": data["clips"], **data["labels"]},
+            "features": len(model.feature_names), "calibration": model.calibration,
+            "out_of_fold": model.info["out_of_fold"],
+            "prepare_failures": made.prepare_failures, "feature_failures": made.feature_failures,
+            "features_reused": made.reused, "work": str(work),
+        }
+        if as_json:
+            print_json(summary)
+            return
+        cal = model.calibration or {}
+        typer.echo(f"model: {folder}")
+        typer.echo(f"clips: {data['clips']} used of {len(clips)} ({data['labels']['real']} real, "
+                   f"{data['labels']['fake']} fake); {len(made.prepare_failures)} failed to prepare")
+        typer.echo(f"features: {len(model.feature_names)} ({', '.join(chosen)})")
+        typer.echo(f"calibration: fake at score >= {cal.get('fake_threshold', float('nan')):.3g} for "
+                   f"{100 * cal.get('fake_false_alarm_rate', float('nan')):.0f}% false alarms, uncertain at >= "
+                   f"{cal.get('uncertain_threshold', float('nan')):.3g}; {cal.get('source')}")
+        auc = model.info["out_of_fold"]["roc_auc"]
+        if auc is not None:
+            typer.echo(f"out-of-fold ROC-AUC (grouped by source, same corpus; not held-out families): {auc:.3f}")
