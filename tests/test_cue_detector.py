@@ -26,7 +26,7 @@ from avcorr.forge.synth import SynthOptions, synthesize_dataset
 from avcorr.train.cue_model import fit_cue_detector
 
 SCHEMA = Path(__file__).resolve().parents[1] / "src" / "avcorr" / "schemas" / "detect.schema.json"
-CROP, PREPARE = 40, 80
+CROP, PREPARE = 40, 50
 COLUMNS = ["file", "label", "generator", "manipulation", "repo", "source_group", "license"]
 
 
@@ -95,6 +95,7 @@ def test_fit_writes_only_safetensors_and_a_calibrated_config(fitted, monkeypatch
     info = config["info"]
     assert info["groups"] == ["trace", "anim", "bg", "zs"] and info["teacher"] == "phonetic"
     assert (info["crop_frames"], info["prepare_frames"]) == (CROP, PREPARE)
+    assert info["normalise"]["face_px"] == 96 and info["normalise"]["jpeg_quality"] == 75  # as bench wild
     data = info["training_data"]
     assert data["labels"] == {"real": 2, "fake": 2} and data["generators"] == {"SynthGen-HQ": 2}
     assert data["manipulations"] == {"lip-sync": 2} and data["families"]["real"] == 2
@@ -128,6 +129,10 @@ def test_refit_reuses_the_work_folder_and_gives_the_same_model(corpus, fitted, t
     assert main(["fit-detector", str(corpus), "--out", str(tmp_path / "x"), "--work", str(work), "--workers", "1",
                  "--crop-frames", "30", "--prepare-frames", str(PREPARE)]) == 2
     assert "--crop-frames" in capsys.readouterr().err
+    # prepared at face height 96: reusing the work folder without normalising is refused
+    assert main(["fit-detector", str(corpus), "--out", str(tmp_path / "y"), "--work", str(work), "--workers", "1",
+                 "--crop-frames", str(CROP), "--prepare-frames", str(PREPARE), "--normalise-face-px", "0"]) == 2
+    assert "normalise" in capsys.readouterr().err
 
 
 def test_fit_refuses_the_container_group(corpus, fitted, capsys):
@@ -229,6 +234,7 @@ def test_detect_is_deterministic_and_reports_windows_and_drivers(verdicts, fitte
     point = first.operating_point
     assert point.calibrated and point.false_alarm_rate == 0.05 and first.verdict == point.band(first.score)
     assert details["teacher"] == "phonetic" and "mean_correlation" in details
+    assert CueModeDetector(fitted[0]).normalise.face_px == 96  # videos prepared as the training clips were
 
 
 def test_report_and_table_show_what_drove_the_score(verdicts, capsys):

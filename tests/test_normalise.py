@@ -117,6 +117,19 @@ def test_large_face_comes_down_to_face_px_small_face_keeps_its_size(clips, track
     assert tracker.options.detect_every == 5  # the tracker's own options are restored
 
 
+def test_sample_frames_are_the_frames_decode_gives(clips):
+    from avcorr.media.decode import iter_frames
+
+    path = clips["small"][1]
+    picked = canon.read_sample_frames(path, [0, 10, 29])
+    every = list(iter_frames(path))
+    assert len(picked) == 3
+    for frame, index in zip(picked, (0, 10, 29)):
+        np.testing.assert_array_equal(frame, every[index])  # a 25 fps source: same frames
+    assert len(canon.read_sample_frames(path, [0, 500])) == 1  # past the end: what there is
+    assert canon.read_sample_frames(path, []) == []
+
+
 def test_no_face_measures_none(tracker):
     gray = np.full((4, 96, 96, 3), 128, np.uint8)
     assert canon.measure_face_height(gray, tracker) is None

@@ -77,10 +77,14 @@ def register(app: typer.Typer) -> None:
         variants: str = typer.Option("", "--variants", help="Comma-separated variants (default: all of shortcut, "
                                       "zero-shot, detection-only, full, cues-trace, cues-animation, cues, fused)."),
         epochs: int = typer.Option(6, "--epochs", min=1, help="Training epochs per student run."),
+        student_config: str = typer.Option("cpu", "--student-config", help="Config of the student networks "
+                                           "(bundled name or YAML)."),
         crop_frames: int = typer.Option(75, "--crop-frames", min=8, help="Every clip is cut to its centre N frames."),
         prepare_frames: int = typer.Option(150, "--prepare-frames", min=8, help="Frames prepared per clip."),
         false_alarm_rate: float = typer.Option(0.05, "--false-alarm-rate", help="Target false-alarm rate of the "
                                                "operating threshold, on training-side real clips."),
+        normalise_face_px: int = typer.Option(96, "--normalise-face-px", min=0, help="Bring every clip to this face "
+                                              "height (pixels) and one JPEG codec before tracking (0: off)."),
         real_shares: int = typer.Option(3, "--real-shares", min=1, help="Real source groups are dealt into this many "
                                         "shares; a fold holds out one family's fakes and one share's reals."),
         work: Path = typer.Option(Path("runs/bench-wild"), "--work", help="Work folder (resumable)."),
@@ -104,10 +108,12 @@ def register(app: typer.Typer) -> None:
                               epochs=epochs,
                               crop_frames=crop_frames, prepare_frames=prepare_frames,
                               false_alarm_rate=false_alarm_rate, report_only=report_only, workers=workers,
-                              real_shares=real_shares)
+                              real_shares=real_shares, normalise_face_px=normalise_face_px,
+                              student_config=student_config)
         options.command = " ".join(shlex.quote(p) for p in [
             "avcorr", "bench", "wild", "--seeds", seeds, "--epochs", str(epochs), "--crop-frames", str(crop_frames),
-            "--real-shares", str(real_shares),
+            "--real-shares", str(real_shares), "--normalise-face-px", str(normalise_face_px),
+            "--student-config", student_config,
             "--variants", ",".join(options.variants)])
         start = time.perf_counter()
         run_wild(options, log=lambda message: typer.echo(message, err=True),

@@ -30,43 +30,54 @@ def register(app: typer.Typer) -> None:
         prepare_frames: int = typer.Option(150, "--prepare-frames", min=8, help="Prepare at most N frames per clip."),
         false_alarm_rate: float = typer.Option(0.05, "--false-alarm-rate", help="Fake threshold's false-alarm rate on real clips."),
         uncertain_rate: float = typer.Option(0.20, "--uncertain-rate", help="Uncertain threshold's false-alarm rate."),
+        normalise_face_px: int = typer.Option(96, "--normalise-face-px", min=0, help="Bring every clip to this face "
+                                              "height (pixels) and one JPEG codec before tracking, as `bench wild` "
+                                              "does; detect then prepares videos the same way (0: off)."),
+        normalise_jpeg_quality: int = typer.Option(75, "--normalise-jpeg-quality", min=1, max=100,
+                                                   help="JPEG quality of that canonical codec."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:
         """Prepare, crop and measure every clip of CORPUS (resumable under --work), fit the cue
         detector on all of them, calibrate it on the real clips' grouped out-of-fold scores, save it.
 
         Prepared clips, crops and feature tables already under --work are reused; with
-        --work runs/bench-wild the wild benchmark's are (same layout, same --crop-frames and
-        --prepare-frames). Use the model with `avcorr detect --checkpoint OUT`, or copy it to
+        --work runs/bench-wild the wild benchmark's are (same layout, same --crop-frames,
+        --prepare-frames and --normalise-face-px; another crop length or normalisation is
+        refused). Use the model with `avcorr detect --checkpoint OUT`, or copy it to
         avcorr/resources/models/default to make it the bundled default.
         """
         from avcorr.cli.common import progress
         from avcorr.data.catalog import read_catalog
         from avcorr.errors import ConfigError
+        from avcorr.media.normalise import NormaliseOptions
         from avcorr.train.cue_model import check_groups, corpus_tables, fit_cue_detector
 
         chosen = check_groups(groups.split(","))
         if crop_frames > prepare_frames:
             raise ConfigError("need --crop-frames <= --prepare-frames")
+        normalise = (NormaliseOptions(face_px=normalise_face_px, jpeg_quality=normalise_jpeg_quality)
+                     if normalise_face_px else None)
         clips = read_catalog(corpus, catalog)
         say = (lambda message: typer.echo(message, err=True))
         made = corpus_tables(clips, work, prepare_frames=prepare_frames, crop_frames=crop_frames, workers=workers,
-                             progress=lambda items, what: progress(items, what, enabled=not as_json), log=say)
+                             normalise=normalise, progress=lambda items, what: progress(items, what, enabled=not as_json), log=say)
         # the command that reproduces this model, from the options (not sys.argv: also right when called in-process)
         words = ["avcorr", "fit-detector", str(corpus), "--out", str(out), *(["--catalog", str(catalog)] if catalog else []),
                  "--groups", ",".join(chosen), "--work", str(work), "--c", f"{c:g}", "--crop-frames", str(crop_frames),
                  "--prepare-frames", str(prepare_frames), "--false-alarm-rate", f"{false_alarm_rate:g}",
-                 "--uncertain-rate", f"{uncertain_rate:g}"]
+                 "--uncertain-rate", f"{uncertain_rate:g}", "--normalise-face-px", str(normalise_face_px),
+                 "--normalise-jpeg-quality", str(normalise_jpeg_quality)]
         command = " ".join(shlex.quote(w) for w in words)
         model = fit_cue_detector(clips, made.tables, chosen, c=c, false_alarm_rate=false_alarm_rate,
                                  uncertain_rate=uncertain_rate, crop_frames=crop_frames, prepare_frames=prepare_frames,
-                                 command=command)
+                                 command=command, normalise=normalise)
         folder = model.save(out)
         data = model.info["training_data"]
         summary = {
             "model": str(folder), "kind": "feature_logistic", "groups": chosen,
             "clips": {"catalog": len(clips), "used": data["clips"], **data["labels"]},
             "features": len(model.feature_names), "calibration": model.calibration,
+            "normalise": model.info["normalise"],
             "out_of_fold": model.info["out_of_fold"],
             "prepare_failures": made.prepare_failures, "feature_failures": made.feature_failures,
             "features_reused": made.reused, "work": str(work),

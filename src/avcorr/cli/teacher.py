@@ -79,6 +79,10 @@ def register(app: typer.Typer) -> None:
         bar = None if as_json else progress
         options = LipFitOptions(context, regularization, None if class_weight == "none" else class_weight, silence_keep)
         clips = load_real_clips(cache_dir, bar)
+        if len({c.group for c in clips}) < 2:
+            from avcorr.errors import InputError
+
+            raise InputError(cache_dir, "grouped cross-validation needs real clips of at least two source groups", stage="cache")
         evaluation = evaluate_on_corpus(clips, default_variants(options) if variants else {"corpus": options},
                                         n_boot=boot, resample=resample, progress=bar)
         corpus = evaluation.row("corpus")

@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
 from avcorr.data.catalog import CatalogClip
 from avcorr.errors import InputError
+from avcorr.media.normalise import NormaliseOptions
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str], Iterable[T]]
@@ -21,16 +22,21 @@ CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY = "container", "trace", "an
 FEATURE_GROUPS = (CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY)
 
 
-def prepare_corpus(clips: Sequence[CatalogClip], cache_dir: Path, max_frames: int, workers: int) -> list[str]:
-    """Prepare every clip once with the phonetic teacher (clips already there are skipped);
-    returns the failures as ``clip_id (stage: reason)``."""
+def prepare_corpus(clips: Sequence[CatalogClip], cache_dir: Path, max_frames: int, workers: int,
+                   normalise: NormaliseOptions | None = None) -> list[str]:
+    """Prepare every clip once with the phonetic teacher (phone loop only, as ``detect`` runs it) (clips already there are skipped), brought
+    to one canonical face resolution and codec when ``normalise`` is given; returns the failures
+    as ``clip_id (stage: reason)``."""
     from avcorr.data.manifest import ManifestRow
     from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
 
     rows = [ManifestRow(clip_id=c.clip_id, video_path=str(c.path), label=c.label, method=c.family,
                         source_id=c.source_group, dataset="corpus") for c in clips]
-    summary = prepare_manifest(rows, cache_dir, PrepareOptions(max_frames=max_frames, store_stft=False),
-                               workers=workers, teacher="phonetic")
+    summary = prepare_manifest(rows, cache_dir, PrepareOptions(max_frames=max_frames, store_stft=False,
+                                                                    normalise=normalise),
+                               # as detect does: never a transcript from a file name (GRID's spell
+                               # their sentence, which would give those reals a perfect audio side)
+                               workers=workers, teacher="phonetic", teacher_options={"use_transcripts": False})
     return [f"{f['clip_id']} ({f['stage']}: {f['reason']})" for f in getattr(summary, "failures", [])]
 
 

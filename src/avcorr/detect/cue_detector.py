@@ -124,6 +124,12 @@ class CueModeDetector:
             raise CheckpointError(f"{model_dir}: the model uses container (file metadata) features, which a detector "
                                   "never uses; refit it with `avcorr fit-detector` without the container group")
         self.crop_frames = int(info.get("crop_frames") or 75)
+        from avcorr.media.normalise import NormaliseOptions
+
+        try:  # the canonical resolution the training clips were prepared at
+            self.normalise = NormaliseOptions.from_dict(info.get("normalise"))
+        except (AvcorrError, TypeError, ValueError) as error:
+            raise CheckpointError(f"{model_dir}: bad normalise options in config.json ({error})") from None
         self.teacher_name = info.get("teacher") or (
             "phonetic" if any(n.startswith(f"{CONSISTENCY}.") for n in self.classifier.feature_names) else None)
         self.operating_point = self._operating_point(threshold)
@@ -173,10 +179,10 @@ class CueModeDetector:
 
             # pocketsphinx's live cepstral mean carries over from one utterance to the next, so a
             # reused recognizer hears a video differently after another one: a fresh one per video
-            # (~0.1 s) makes a verdict depend on that video alone
+            # (~0.2 s) makes a verdict depend on that video alone
             self._teacher.recognizer = PhoneRecognizer(phone_lm_weight=self._teacher.recognizer.phone_lm_weight)
         # as avcorr.cues.corpus.prepare_corpus prepares a training clip (mouth crops for the traces)
-        options = PrepareOptions(max_frames=self.max_frames, store_stft=False)
+        options = PrepareOptions(max_frames=self.max_frames, store_stft=False, normalise=self.normalise)
         return prepare_clip(path, audio_path, options, teacher=self._teacher, tracker=self._tracker)
 
     def _motion(self, path: str | Path, record: ClipRecord, gray: Future | None) -> animation.MotionSeries:

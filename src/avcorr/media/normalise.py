@@ -7,7 +7,8 @@ detector can learn "sharp = fake". Normalising removes that shortcut, for real a
 training and at detection time:
 
 1. measure the main face's height (forehead-to-chin landmark distance, source pixels; the median
-   over a few frames sampled from the clip's start, tracked with :class:`~avcorr.media.face.FaceTracker`);
+   over a few frames sampled from the clip's start, tracked with :class:`~avcorr.media.face.FaceTracker`;
+   only those frames are converted to RGB, so the pre-pass costs a fraction of a decode);
 2. rescale every frame by ``s = min(1, face_px / height)`` (INTER_AREA): large faces come down to
    ``face_px``, smaller ones are never upscaled;
 3. optionally blur (Gaussian, ``blur_sigma`` pixels of the rescaled frame);
@@ -19,11 +20,13 @@ Pure frame operations plus the measurement; :mod:`avcorr.prepare.pipeline` appli
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from avcorr.errors import ConfigError
+from avcorr.errors import ConfigError, InputError
+from avcorr.media import decode
 from avcorr.media.face import CHIN, FOREHEAD, FaceTracker
 
 
@@ -77,6 +80,36 @@ def sample_indices(num_frames: int, options: NormaliseOptions) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, span - 1, min(int(options.samples), span))})
 
 
+def read_sample_frames(path: str | Path, indices: Sequence[int], fps: float = 25.0) -> list[np.ndarray]:
+    """RGB frames of ``path`` near output frames ``indices`` (at ``fps``), for measuring only.
+
+    Cheaper than :func:`~avcorr.media.decode.iter_frames`: frames are picked by their decode order
+    (output index × the source's nominal rate / ``fps``) and only the picked ones are converted to
+    RGB; decoding stops after the last. A corrupt tail ends the list early.
+    """
+    import av
+
+    if not len(indices):
+        return []
+    with decode._open(path) as container:
+        if not container.streams.video:
+            raise InputError(path, "no video stream", stage="decode")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        ratio = (decode._nominal_fps(stream) or fps) / fps
+        wanted = sorted({int(round(i * ratio)) for i in indices})
+        picked: list[np.ndarray] = []
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index == wanted[len(picked)]:
+                    picked.append(frame.to_ndarray(format="rgb24"))
+                    if len(picked) == len(wanted):
+                        break
+        except av.error.FFmpegError:
+            pass  # a corrupt tail: measure on what decoded (the main pass reports the file)
+    return picked
+
+
 def measure_face_height(frames_rgb: Sequence[np.ndarray], tracker: FaceTracker) -> float | None:
     """Median forehead-to-chin distance (pixels) of the main face over ``frames_rgb`` (RGB uint8,
     a few frames, possibly far apart); None when no frame shows a face.
@@ -84,8 +117,6 @@ def measure_face_height(frames_rgb: Sequence[np.ndarray], tracker: FaceTracker) 
     The tracker runs its detector on every one of these frames (they need not be consecutive) and
     its options are restored afterwards; it is left reset.
     """
-    from avcorr.errors import InputError
-
     frames = [np.asarray(f) for f in frames_rgb]
     if not frames:
         return None

@@ -2,8 +2,9 @@
 
 Per clip (:func:`prepare_clip`), in stages whose names land in ``failures.csv``:
 ``decode`` (audio first, then video frames streamed one at a time) → ``audio`` (silence check)
-→ ``normalise`` (optional canonical resolution: :mod:`avcorr.media.normalise`) → ``track`` (MediaPipe face tracking, main face) → ``crop`` (face, mouth, landmarks) →
-``features`` (MFCC, STFT) → ``teacher`` (optional posteriors and soft labels).
+→ ``normalise`` (optional canonical resolution: :mod:`avcorr.media.normalise`) → ``track``
+(MediaPipe face tracking, main face) → ``crop`` (face, mouth, landmarks) → ``features`` (MFCC,
+STFT) → ``teacher`` (optional posteriors and soft labels).
 
 Memory stays bounded whatever the file: frames are never all held (unless ``keep_frames``);
 the tracker keeps a small grayscale region around each face per frame, and decoding stops at
@@ -282,11 +283,7 @@ def prepare_clip(
 def _measure_face(video_path: str | Path, fps: float, limit: int, norm: NormaliseOptions, tracker: FaceTracker) -> float | None:
     """The main face's height (source pixels) on ``norm.samples`` frames of the clip's first
     ``norm.window_frames``: decodes only up to the last sample, tracks only the samples."""
-    wanted = canon.sample_indices(limit, norm)
-    picked: list[np.ndarray] = []
-    for index, frame in enumerate(decode.iter_frames(video_path, fps, wanted[-1] + 1)):
-        if index in wanted:
-            picked.append(frame)
+    picked = canon.read_sample_frames(video_path, canon.sample_indices(limit, norm), fps)
     return canon.measure_face_height(picked, tracker)
 
 

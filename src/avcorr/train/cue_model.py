@@ -25,6 +25,7 @@ from avcorr.data.catalog import CatalogClip
 from avcorr.errors import ConfigError
 from avcorr.eval.calibration import calibrate
 from avcorr.eval.metrics import roc_auc
+from avcorr.media.normalise import NormaliseOptions
 
 #: The feature groups a detector may use: everything but the container (metadata) shortcut.
 DETECTOR_GROUPS: tuple[str, ...] = tuple(g for g in FEATURE_GROUPS if g != CONTAINER)
@@ -71,7 +72,7 @@ def training_summary(clips: Sequence[CatalogClip]) -> dict[str, Any]:
 def fit_cue_detector(clips: Sequence[CatalogClip], tables: Mapping[str, Mapping[str, float]],
                      groups: Sequence[str] = DEFAULT_GROUPS, c: float = 0.1, false_alarm_rate: float = 0.05,
                      uncertain_rate: float = 0.2, crop_frames: int = 75, prepare_frames: int = 150,
-                     command: str = "", folds: int = 5) -> FeatureClassifier:
+                     command: str = "", folds: int = 5, normalise: NormaliseOptions | None = None) -> FeatureClassifier:
     """The calibrated cue detector of a corpus (save it with ``.save(folder)``).
 
     ``tables``: clip id → ``group.name`` features (:func:`avcorr.cues.corpus.corpus_features`);
@@ -79,7 +80,8 @@ def fit_cue_detector(clips: Sequence[CatalogClip], tables: Mapping[str, Mapping[
     strength. The thresholds are fitted for ``false_alarm_rate`` / ``uncertain_rate`` on the real
     clips' out-of-fold scores over ``folds`` folds grouped by ``source_group``. ``crop_frames`` /
     ``prepare_frames``: how the features were measured (detect cuts videos into windows of
-    ``crop_frames``). Raises :class:`ConfigError` when the corpus cannot make a calibrated model.
+    ``crop_frames``). ``normalise``: the canonical resolution the clips were prepared at (detect
+    prepares videos the same way; None: as decoded). Raises :class:`ConfigError` when the corpus cannot make a calibrated model.
     """
     chosen = check_groups(groups)
     if not 0 < false_alarm_rate < uncertain_rate < 1:
@@ -112,6 +114,7 @@ def fit_cue_detector(clips: Sequence[CatalogClip], tables: Mapping[str, Mapping[
         "groups": chosen,
         "crop_frames": int(crop_frames),
         "prepare_frames": int(prepare_frames),
+        "normalise": None if normalise is None else normalise.to_dict(),
         "teacher": PHONETIC if any(n.split(".", 1)[0] == CONSISTENCY for n in names) else None,
         "training_data": training_summary(used),
         "out_of_fold": {"clips_scored": int(scored.sum()), "roc_auc": None if math.isnan(auc) else round(auc, 4),
@@ -120,6 +123,24 @@ def fit_cue_detector(clips: Sequence[CatalogClip], tables: Mapping[str, Mapping[
         "command": command,
     }
     return model
+
+
+def check_prepared(cache_dir: Path, normalise: NormaliseOptions | None) -> None:
+    """A :class:`ConfigError` when the clips of ``cache_dir`` (one is read) were prepared with
+    another canonical resolution than ``normalise`` (an earlier run's work folder)."""
+    from avcorr.data.clip_cache import ClipCache, load_meta
+
+    files = ClipCache(cache_dir).clip_files()
+    if not files:
+        return
+    stored = load_meta(files[0]).extra.get("normalise")
+    wanted = None if normalise is None else normalise.to_dict()
+    keys = ("face_px", "jpeg_quality", "blur_sigma")
+    have = None if stored is None else {k: stored.get(k) for k in keys}
+    want = None if wanted is None else {k: wanted[k] for k in keys}
+    if have != want:
+        raise ConfigError(f"{cache_dir}: its clips were prepared with normalise {have}, not {want}; "
+                          "pass that run's --normalise-face-px or another --work")
 
 
 @dataclass
@@ -134,11 +155,11 @@ class CorpusTables:
 
 
 def corpus_tables(clips: Sequence[CatalogClip], work: Path, prepare_frames: int = 150, crop_frames: int = 75,
-                  workers: int = 2, progress: Progress | None = None,
+                  workers: int = 2, normalise: NormaliseOptions | None = None, progress: Progress | None = None,
                   log: Callable[[str], None] | None = None) -> CorpusTables:
     """Feature tables of every clip, through the wild benchmark's work layout under ``work``:
     ``cache_full/`` (prepared with the phonetic teacher to ``prepare_frames``; clips already there
-    are skipped), ``cache/`` (cut to the centre ``crop_frames``; kept crops are reused) and
+    are skipped; brought to ``normalise``'s canonical resolution when given), ``cache/`` (cut to the centre ``crop_frames``; kept crops are reused) and
     ``features.json`` (tables already there are reused; missing clips are added). So
     ``work = runs/bench-wild`` reuses what ``avcorr bench wild`` prepared."""
     from avcorr.cues.classifier import load_rows, save_rows
@@ -150,7 +171,8 @@ def corpus_tables(clips: Sequence[CatalogClip], work: Path, prepare_frames: int 
     work.mkdir(parents=True, exist_ok=True)
     full, cropped, features = work / "cache_full", work / "cache", work / "features.json"
     say(f"prepare: {len(clips)} clips into {full} (prepared ones are skipped)")
-    prepare_failures = prepare_corpus(list(clips), full, prepare_frames, workers)
+    prepare_failures = prepare_corpus(list(clips), full, prepare_frames, workers, normalise)
+    check_prepared(full, normalise)
     say(f"crop: centre {crop_frames} frames into {cropped}")
     crop_corpus(full, cropped, crop_frames, progress=progress)
     longer = [r["clip_id"] for r in ClipCache(cropped).read_manifest() if int(r.get("num_frames") or 0) > crop_frames]

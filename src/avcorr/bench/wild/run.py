@@ -53,6 +53,8 @@ class WildOptions:
     variants: list[str] = field(default_factory=lambda: list(DEFAULT_VARIANTS))
     prepare_frames: int = 150
     crop_frames: int = 75
+    normalise_face_px: int = 96
+    normalise_jpeg_quality: int = 75
     workers: int = 2
     student_config: str = "cpu"
     student_overrides: list[str] = field(default_factory=lambda: ["data.train_crop_frames=50", "data.max_clip_frames=75"])
@@ -109,7 +111,11 @@ def _prepared_cache(options: WildOptions, clips: dict[str, CatalogClip], clock: 
     full, cropped = options.work_dir / "cache_full", options.work_dir / "cache"
     done, started = _stage(clock, "prepare", log)
     if not done:
-        failed = prepare_corpus(list(clips.values()), full, options.prepare_frames, options.workers)
+        from avcorr.media.normalise import NormaliseOptions
+
+        normalise = (NormaliseOptions(face_px=options.normalise_face_px, jpeg_quality=options.normalise_jpeg_quality)
+                     if options.normalise_face_px else None)
+        failed = prepare_corpus(list(clips.values()), full, options.prepare_frames, options.workers, normalise)
         clock.record("prepare", time.perf_counter() - started, clips=len(clips), failures=failed)
     done, started = _stage(clock, "crop", log)
     if not done:
@@ -136,35 +142,44 @@ def _feature_tables(options: WildOptions, clips: dict[str, CatalogClip], cache: 
 
 def _run_all(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence[Fold], cache: Path,
              tables: dict[str, dict[str, float]], clock: StageClock, log: Callable[[str], None]) -> None:
-    """Stage 5: seed-major order (all folds of seed 0 first), so a cut run leaves whole seeds."""
+    """Stage 5: the untrained and feature variants first (seconds), then the networks seed by seed,
+    fold by fold with every network variant on a fold before the next fold, so that a cut run
+    leaves paired comparisons on whole folds (the report pools whichever folds finished)."""
     done_runs = _done_runs(options.work_dir)
     consistency = {i: t.get(f"{CONSISTENCY}.mean_correlation", np.nan) for i, t in tables.items()}
-    for seed_index, seed in enumerate(options.seeds):
-        for name in options.variants:
-            variant = WILD_VARIANTS[name]
-            if not variant.trained_network and seed_index > 0:
-                continue  # deterministic given the data: one seed
-            for fold in folds:
-                key = f"{name}/seed{seed}/{fold.name}"
-                if key in done_runs:
-                    continue
-                started = time.perf_counter()
-                if variant.kind == "features":
-                    scores, calibration = run_features(variant, fold, clips, tables, options.false_alarm_rate,
-                                                       options.uncertain_rate)
-                elif variant.kind == "zero-shot":
-                    scores, calibration = run_zero_shot(fold, clips, consistency, options.false_alarm_rate,
-                                                        options.uncertain_rate)
-                else:
-                    scores, calibration = run_student(
-                        variant, fold, seed, clips, cache, options.work_dir / "runs" / name / f"seed{seed}" / fold.name.replace("|", "__"),
-                        options.student_config, options.student_overrides, options.epochs,
-                        options.false_alarm_rate, options.uncertain_rate)
-                rows = rows_for(name, seed, fold, clips, scores, calibration)
-                _append_rows(options.work_dir, rows)
-                seconds = time.perf_counter() - started
-                clock.record(f"run:{key}", seconds, calibration=calibration.to_dict(), clips=len(rows))
-                log(f"wild: {key}: {len(rows)} clips scored in {seconds:.0f} s")
+    quick = [n for n in options.variants if not WILD_VARIANTS[n].trained_network]
+    networks = [n for n in options.variants if WILD_VARIANTS[n].trained_network]
+    plan = [(n, options.seeds[0], f) for n in quick for f in folds]
+    plan += [(n, seed, f) for seed in options.seeds for f in network_fold_order(folds) for n in networks]
+    for name, seed, fold in plan:
+        key = f"{name}/seed{seed}/{fold.name}"
+        if key in done_runs:
+            continue
+        variant = WILD_VARIANTS[name]
+        started = time.perf_counter()
+        if variant.kind == "features":
+            scores, calibration = run_features(variant, fold, clips, tables, options.false_alarm_rate,
+                                               options.uncertain_rate)
+        elif variant.kind == "zero-shot":
+            scores, calibration = run_zero_shot(fold, clips, consistency, options.false_alarm_rate,
+                                                options.uncertain_rate)
+        else:
+            run_dir = options.work_dir / "runs" / name / f"seed{seed}" / fold.name.replace("|", "__")
+            scores, calibration = run_student(variant, fold, seed, clips, cache, run_dir, options.student_config,
+                                              options.student_overrides, options.epochs,
+                                              options.false_alarm_rate, options.uncertain_rate)
+        rows = rows_for(name, seed, fold, clips, scores, calibration)
+        _append_rows(options.work_dir, rows)
+        seconds = time.perf_counter() - started
+        clock.record(f"run:{key}", seconds, calibration=calibration.to_dict(), clips=len(rows))
+        log(f"wild: {key}: {len(rows)} clips scored in {seconds:.0f} s")
+
+
+def network_fold_order(folds: Sequence[Fold]) -> list[Fold]:
+    """Folds interleaved by real share (every family's fold of one share, then the next share), so
+    that a partial run of the networks covers every family early."""
+    shares = sorted({f.real_share for f in folds})
+    return [f for share in shares for f in folds if f.real_share == share]
 
 
 def _done_runs(work: Path) -> set[str]:

@@ -51,32 +51,26 @@ def _pcm16(audio: np.ndarray) -> bytes:
 class PhoneRecognizer:
     """pocketsphinx en-US phone recognition and forced alignment on 16 kHz mono float audio.
 
-    Decoders are built lazily and reused (building one takes ~0.1 s); one instance is not
-    thread-safe.
+    A fresh decoder is built for every utterance (~0.1 s): pocketsphinx's live cepstral mean
+    normalisation carries its estimate from one utterance to the next, so a reused decoder made a
+    clip's phones depend on the clips decoded before it. One instance is not thread-safe.
     """
 
     def __init__(self, phone_lm_weight: float = 2.0) -> None:
         self.phone_lm_weight = phone_lm_weight
-        self._loop = None
-        self._aligner = None
 
     def _phone_loop_decoder(self):
-        if self._loop is None:
-            from pocketsphinx import Decoder
+        from pocketsphinx import Decoder
 
-            root = _model_dir()
-            self._loop = Decoder(hmm=str(root / "en-us"), allphone=str(root / "en-us-phone.lm.bin"),
-                                 lw=self.phone_lm_weight, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
-        return self._loop
+        root = _model_dir()
+        return Decoder(hmm=str(root / "en-us"), allphone=str(root / "en-us-phone.lm.bin"),
+                       lw=self.phone_lm_weight, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
 
     def _align_decoder(self):
-        if self._aligner is None:
-            from pocketsphinx import Decoder
+        from pocketsphinx import Decoder
 
-            root = _model_dir()
-            self._aligner = Decoder(hmm=str(root / "en-us"), dict=str(root / "cmudict-en-us.dict"), lm=None,
-                                    loglevel="FATAL")
-        return self._aligner
+        root = _model_dir()
+        return Decoder(hmm=str(root / "en-us"), dict=str(root / "cmudict-en-us.dict"), lm=None, loglevel="FATAL")
 
     def phone_loop(self, audio: np.ndarray) -> list[PhoneSegment]:
         """Phones of ``audio`` (16 kHz mono float in [-1, 1]) decoded with a phone n-gram, no words."""
