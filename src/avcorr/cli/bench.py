@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog CSV (default: DATA/catalog.csv)."),
         seeds: str = typer.Option("0,1,2", "--seeds", help="Comma-separated seeds for the trained networks."),
         variants: str = typer.Option("", "--variants", help="Comma-separated variants (default: all of shortcut, "
-                                      "zero-shot, detection-only, full, cues-trace, cues-animation, cues, fused)."),
+                                      "zero-shot, detection-only, full, cues-trace, cues-animation, cues, consistency, consistency-animation, fused)."),
         epochs: int = typer.Option(6, "--epochs", min=1, help="Training epochs per student run."),
         student_config: str = typer.Option("cpu", "--student-config", help="Config of the student networks "
                                            "(bundled name or YAML)."),

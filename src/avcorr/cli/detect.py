@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
         max_frames: int = typer.Option(1500, help="Analyse at most this many frames (25 fps) per video."),
         lip_model: Optional[Path] = typer.Option(None, help="Lip viseme model (.npz); default: the one shipped with avcorr."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document (docs/detect_schema.md)."),
+        note: Optional[str] = typer.Option(None, "--note", help="A paragraph shown at the top of the --report page (e.g. what the detector is and how to read it)."),
     ) -> None:
         """Judge each video: a score and its band (fake, uncertain, no evidence of manipulation). Failing files are listed, the rest go on."""
         from avcorr.cli.common import progress
@@ -95,7 +96,7 @@ def register(app: typer.Typer) -> None:
             settings = {"mode": detector.mode, "threshold": f"{point.fake_threshold:.3g}", "calibration": point.source}
             if checkpoint is not None:
                 settings["checkpoint"] = str(checkpoint)
-            page = write_report([from_verdict(v) for v in verdicts], report, settings=settings)
+            page = write_report([from_verdict(v) for v in verdicts], report, settings=settings, note=note)
             typer.echo(f"report: {page}", err=True)
         if as_json:
             print_json(report_json(verdicts))

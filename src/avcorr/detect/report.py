@@ -468,15 +468,18 @@ def _drivers_html(drivers: Sequence[tuple[str, float | None, float]]) -> str:
 
 
 def render_report(videos: Sequence[ReportVideo], title: str = "avcorr detection report",
-                  settings: dict[str, str] | None = None) -> str:
-    """The report page as one HTML string (no external resources)."""
+                  settings: dict[str, str] | None = None, note: str | None = None) -> str:
+    """The report page as one HTML string (no external resources). ``note``: a paragraph shown
+    at the top, before the summary (e.g. what the detector is and how to read its verdicts)."""
     import avcorr
 
     when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     settings_html = " · ".join(f"{_e(k)}: {_e(v)}" for k, v in (settings or {}).items())
     body = [f"<h1>{_e(title)}</h1>",
-            f'<div class="meta">avcorr {_e(avcorr.__version__)} · {when}{" · " + settings_html if settings_html else ""}</div>',
-            _summary_html(videos), f'<p class="note">{_e(LIMITS_NOTE)}</p>']
+            f'<div class="meta">avcorr {_e(avcorr.__version__)} · {when}{" · " + settings_html if settings_html else ""}</div>']
+    if note:
+        body.append(f'<p class="note"><b>Note:</b> {_e(note)}</p>')
+    body += [_summary_html(videos), f'<p class="note">{_e(LIMITS_NOTE)}</p>']
     body += [_card_html(i, v) for i, v in enumerate(videos)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
@@ -484,10 +487,10 @@ def render_report(videos: Sequence[ReportVideo], title: str = "avcorr detection 
 
 
 def write_report(videos: Sequence[ReportVideo], out_dir: str | Path, title: str = "avcorr detection report",
-                 settings: dict[str, str] | None = None) -> Path:
+                 settings: dict[str, str] | None = None, note: str | None = None) -> Path:
     """Write the report page to ``out_dir/index.html`` (created if needed); returns its path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_NAME
-    path.write_text(render_report(videos, title, settings), encoding="utf-8")
+    path.write_text(render_report(videos, title, settings, note), encoding="utf-8")
     return path

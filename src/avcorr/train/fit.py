@@ -1,8 +1,10 @@
 """One training run: config + clip cache → a run folder.
 
 A run folder holds ``model.safetensors`` + ``config.json`` (the detector, loadable without
-running code), ``last.ckpt`` (Lightning's full state, for ``--resume``), ``split.json`` (which
-clips trained and validated) and ``logs/version_N/metrics.csv`` (one version per start).
+running code, and its ``calibration``: thresholds fitted on the run's real clips,
+:mod:`avcorr.train.calibration`), ``last.ckpt`` (Lightning's full state, for ``--resume``),
+``split.json`` (which clips trained and validated) and ``logs/version_N/metrics.csv`` (one
+version per start).
 """
 from __future__ import annotations
 
@@ -150,4 +152,11 @@ def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, res
     if trainer.is_global_zero:
         data.write_split(run_dir / "split.json")
         save_detector(run_dir, task.model.cpu(), config)
+        from avcorr.train.calibration import calibrate_run
+
+        # Thresholds fitted on the run's real clips, stored in config.json for detect's bands.
+        calibration = calibrate_run(run_dir, data_dir, device="cuda" if resolve_accelerator(config.trainer) in ("cuda", "gpu") else "cpu")
+        if progress:
+            print(f"calibration: fake at >= {calibration.fake_threshold:.3g} ({calibration.source})" if calibration
+                  else "calibration: none (no real clips; detect reports this run uncalibrated)", file=sys.stderr)
     return run_dir / "model.safetensors"

@@ -36,7 +36,8 @@ from avcorr.runtime import plain_json
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str], Iterable[T]]
-DEFAULT_VARIANTS = ("shortcut", "zero-shot", "detection-only", "full", "cues-trace", "cues-animation", "cues", "fused")
+DEFAULT_VARIANTS = ("shortcut", "zero-shot", "detection-only", "full", "cues-trace", "cues-animation", "cues",
+                    "consistency", "consistency-animation", "fused")
 SCORES_NAME = "scores.csv"
 
 

@@ -58,6 +58,10 @@ WILD_VARIANTS: dict[str, WildVariant] = {v.name: v for v in (
     WildVariant("cues-animation", "features", "still-image animation cues (head vs background motion, blinks, "
                 "identity and texture drift)", groups=(ANIMATION, BACKGROUND)),
     WildVariant("cues", "features", "all visual cues (traces + animation)", groups=(TRACE, ANIMATION, BACKGROUND)),
+    WildVariant("consistency", "features", "the zero-shot consistency alone, mapped by a classifier fitted on the "
+                "training side (the form a shipped model takes)", groups=(CONSISTENCY,)),
+    WildVariant("consistency-animation", "features", "the zero-shot consistency + still-image animation cues",
+                groups=(CONSISTENCY, ANIMATION, BACKGROUND)),
     WildVariant("fused", "features", "all visual cues + the zero-shot consistency, fitted on the training side",
                 groups=(TRACE, ANIMATION, BACKGROUND, CONSISTENCY)),
 )}
