@@ -1,5 +1,6 @@
-"""The whole job at a tiny size: synth → split → forge → prepare (phonetic) → train → evaluate →
-detect with a report, through the same `avcorr demo` a new user runs."""
+"""The whole job at a tiny size: synth → split → forge → prepare (phonetic) → train (calibrated) →
+evaluate → detect with a report (and with the bundled model, when one is installed), through the
+same `avcorr demo` a new user runs."""
 from __future__ import annotations
 
 import csv
@@ -9,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from avcorr.cli.main import main
+from avcorr.detect.bundled import default_model_path
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end_at_tiny_size(tmp_path: Path) -> None:
+def test_demo_runs_end_to_end_at_tiny_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo"
     code = main(["demo", "--out", str(out), "--clips", "4", "--epochs", "1", "--config", "tiny",
                  "--methods", "audio-swap,lip-rewrite", "--workers", "1"])
@@ -30,6 +32,27 @@ def test_demo_runs_end_to_end_at_tiny_size(tmp_path: Path) -> None:
     scores = list(csv.DictReader((out / "test_scores.csv").open()))
     assert scores and {r["split"] for r in scores} == {"test"}
     assert all(0.0 <= float(r["score"]) <= 1.0 for r in scores)
+    # the run carries its calibration: tiny.yaml validates on nothing, so on the 2 training reals, said so
+    calibration = json.loads((out / "run" / "config.json").read_text())["calibration"]
+    assert calibration["fake_false_alarm_rate"] == 0.05 and calibration["num_real_clips"] == 2
+    assert calibration["source"].startswith("2 training real clips") and "no validation reals" in calibration["source"]
     html = (out / "report" / "index.html").read_text()
     assert "avcorr detection report" in html and html.count("data:image/png;base64,") >= 2
-    assert set(json.loads((out / "demo_timings.json").read_text())) >= {"synth", "forge", "prepare", "train", "evaluate", "detect"}
+    # the detect step reports calibrated bands and opens with the note on what this detector is
+    assert "calibrated for 5% false alarms on 2 real clips" in html
+    assert ("<b>Note:</b> This detector is a tiny-size student network trained by this demo for 1 epoch on 6 synthetic "
+            "clips (2 real, 4 forged by avcorr) of 1 synthetic identity") in html
+    assert "Real clips it calls fake are false alarms" in html and "about 33% of the time" in html  # 1 / (2 + 1)
+    err = capsys.readouterr()
+    timings = json.loads((out / "demo_timings.json").read_text())
+    assert set(timings) >= {"synth", "forge", "prepare", "train", "evaluate", "detect"}
+    shipped = out / "report_shipped" / "index.html"
+    if default_model_path() is None:
+        assert "detect (bundled model): skipped: no bundled model is installed" in err.err
+        assert not shipped.exists() and "detect_shipped" not in timings
+        assert "HTML report (bundled) : none (no bundled model is installed)" in err.out
+    else:
+        page = shipped.read_text()
+        assert "bundled default model" in page and "outside its training distribution" in page
+        assert "detect_shipped" in timings and str(shipped) in err.out
+    assert str(out / "report" / "index.html") in err.out

@@ -7,13 +7,32 @@ from pathlib import Path
 import pytest
 
 from avcorr.cli.main import main
+from avcorr.detect import bundled
 
 SCHEMA = Path(__file__).resolve().parents[1] / "src" / "avcorr" / "schemas" / "detect.schema.json"
 
 
-def test_detect_needs_a_mode(capsys) -> None:
+def test_detect_needs_a_mode(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Without a model flag and without a bundled model: exit 2, one line saying how to choose."""
+    monkeypatch.setattr(bundled, "BUNDLED_DIR", tmp_path / "no_models")
     assert main(["detect", "whatever.mp4"]) == 2
-    assert "--zero-shot" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert "no bundled model is installed" in err and "--checkpoint" in err and "--zero-shot" in err
+    assert "\n" not in err
+
+
+def test_detect_without_a_flag_runs_the_bundled_default(tmp_path: Path, capsys) -> None:
+    """With the bundled model this install ships, no model flag means cues mode with it."""
+    if bundled.default_model_path() is None:
+        pytest.skip("this install ships no bundled default model")
+    from avcorr.forge.synth import SynthOptions, synthesize_dataset
+
+    result = synthesize_dataset(tmp_path, SynthOptions(clips=1, seed=1, size=128, identities=1))
+    assert not result.failures
+    assert main(["detect", "--json", "--max-frames", "75", str(result.clips[0].video_path)]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["videos"]
+    assert entry["error"] is None and entry["mode"] == "cues"
+    assert entry["band"] in ("fake", "uncertain", "no evidence of manipulation")
 
 
 @pytest.mark.shared
@@ -49,3 +68,13 @@ def test_zero_shot_with_separate_audio(shared_data: Path, capsys) -> None:
     swapped = json.loads(capsys.readouterr().out)["videos"][0]
     assert own["score"] == pytest.approx(plain["score"], abs=1e-3)
     assert swapped["audio_path"] == str(clips[5]) and swapped["score"] != pytest.approx(own["score"], abs=1e-3)
+
+
+def test_report_note_is_an_escaped_paragraph_above_the_summary() -> None:
+    from avcorr.detect.report import render_report
+    from report_fixtures import clean_video
+
+    page = render_report([clean_video()], note="trained on <9> clips & calibrated on 3")
+    note = page.index("<b>Note:</b> trained on &lt;9&gt; clips &amp; calibrated on 3")
+    assert note < page.index('class="summary"') < page.index("Treat every verdict as a lead")
+    assert "<b>Note:</b>" not in render_report([clean_video()])

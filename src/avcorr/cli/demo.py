@@ -141,6 +141,11 @@ def _expected_false_alarms(num_reals: int, rate: float) -> float:
     return (allowed + 1) / (num_reals + 1)
 
 
+def _calibration_clips(num_reals: int, source: str) -> str:
+    """``N real clips (source)``, or the source alone where it already starts with the count."""
+    return source if source.startswith(f"{num_reals} ") else f"{num_reals} real clips ({source})"
+
+
 def _student_note(run: Path, cache: Path, config: str, epochs: int) -> str:
     """What the demo's own detector is and how to read its verdicts (the report's note)."""
     from avcorr.data.clip_cache import ClipCache
@@ -153,14 +158,14 @@ def _student_note(run: Path, cache: Path, config: str, epochs: int) -> str:
     size = Path(config).stem if config.endswith((".yaml", ".yml")) else config
     text = (f"This detector is a {size}-size student network trained by this demo for {epochs} epoch"
             f"{'s' if epochs != 1 else ''} on {len(rows)} synthetic clips ({reals} real, {len(rows) - reals} forged "
-            f"by avcorr) of {identities} synthetic identities")
+            f"by avcorr) of {identities} synthetic identit{'y' if identities == 1 else 'ies'}")
     calibration = checkpoint_calibration(run)
     if calibration is None:
         return (text + ", with no calibration (its training split held no real clips), so it judges at 0.5, a threshold "
                 "whose false-alarm rate is unknown. Its scores show the pipeline working, not the method's accuracy; "
                 "real clips it calls fake are false alarms.")
     expected = _expected_false_alarms(calibration.num_real_clips, calibration.fake_false_alarm_rate)
-    return (text + f", calibrated on {calibration.source}. Its scores show "
+    return (text + f", calibrated on {_calibration_clips(calibration.num_real_clips, calibration.source)}. Its scores show "
             "the pipeline working, not the method's accuracy. Real clips it calls fake are false alarms: the fake "
             f"threshold is fitted for {100 * calibration.fake_false_alarm_rate:.0f}% false alarms, but with "
             f"{calibration.num_real_clips} calibration clips a new real clip lands above it about "
@@ -174,7 +179,7 @@ def _shipped_note(model: Path) -> str:
     config = read_config(model)
     kind = "a cue detector" if config.get("kind") == CUE_KIND else "a student network"
     calibration = config.get("calibration") or {}
-    calibrated = (f", with thresholds calibrated on {calibration['num_real_clips']} real clips ({calibration['source']})"
+    calibrated = (f", with thresholds calibrated on {_calibration_clips(calibration['num_real_clips'], calibration['source'])}"
                   if calibration.get("num_real_clips") and calibration.get("source") else "")
     return (f"This is avcorr's bundled default model ({kind}; docs/model_card.md), trained on genuine talking-face "
             f"videos{calibrated}. avcorr's synthetic cartoon faces are outside its training distribution, so its "

@@ -1,6 +1,6 @@
-"""``avcorr detect``: judge videos, one verdict each, with the bundled cue model (the default), a
-model folder (``--checkpoint``: a student run or a cue model) or zero-shot; ``--report DIR``
-writes the HTML report (docs/detect.md)."""
+"""``avcorr detect``: judge videos, one verdict each, with the calibrated zero-shot detector (the
+default, also ``--zero-shot``) or a model folder (``--checkpoint``: a student run or a cue model);
+``--report DIR`` writes the HTML report (docs/detect.md)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +15,8 @@ def register(app: typer.Typer) -> None:
     @app.command("detect")
     def detect(
         paths: list[Path] = typer.Argument(..., help="Videos to judge, and folders to search for videos."),
-        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A model folder (model.safetensors + config.json): a student run (model mode) or a cue model from `avcorr fit-detector` (cues mode). Default: the bundled model (`avcorr models`)."),
-        zero_shot: bool = typer.Option(False, "--zero-shot", help="No trained detector: score lip/speech content consistency with the phonetic teacher."),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A model folder (model.safetensors + config.json): a student run (model mode) or a cue model from `avcorr fit-detector` (cues mode). Default: the calibrated zero-shot detector (`avcorr models`)."),
+        zero_shot: bool = typer.Option(False, "--zero-shot", help="The default, said explicitly: no trained detector, lip/speech content consistency with the phonetic teacher, calibrated on real clips."),
         audio: Optional[Path] = typer.Option(None, "--audio", help="Judge the (single) video against this audio file instead of its own track."),
         threshold: Optional[float] = typer.Option(None, help="Your own fake threshold instead of the calibrated bands (no \"uncertain\" band)."),
         calibration: Optional[Path] = typer.Option(None, "--calibration", help="Zero-shot: reference reals from `avcorr calibrate zero-shot` (default: the shipped file)."),
@@ -36,13 +36,7 @@ def register(app: typer.Typer) -> None:
 
         if zero_shot and checkpoint is not None:
             raise ConfigError("choose one detector: --checkpoint DIR (a trained model) or --zero-shot (no trained model needed)")
-        if not zero_shot and checkpoint is None:
-            from avcorr.detect.bundled import default_model_path
-
-            checkpoint = default_model_path()
-            if checkpoint is None:
-                raise ConfigError("no bundled model is installed in this avcorr: pass --checkpoint DIR (a student run or "
-                                  "a cue model from `avcorr fit-detector`) or --zero-shot (no trained model needed)")
+        # no model flag: the calibrated zero-shot detector (docs/detect.md: it generalises best to unseen generators)
         if audio is not None and len(paths) != 1:
             raise ConfigError("--audio pairs with exactly one video")
         if threshold is not None and not 0.0 <= threshold <= 1.0:

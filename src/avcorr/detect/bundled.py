@@ -1,9 +1,14 @@
-"""The detectors shipped inside the package: ``avcorr/resources/models/<name>/``.
+"""The detectors shipped inside the package, as ``avcorr models`` lists them.
 
-Each folder is a model ``detect --checkpoint`` accepts (``config.json`` + ``model.safetensors``);
-the one named ``default`` is what ``avcorr detect`` runs without a model flag. A folder's kind
+The default — what ``avcorr detect`` runs without a model flag — is the calibrated zero-shot
+detector (:data:`ZERO_SHOT_NAME`): the phonetic teacher's lip/speech consistency read against the
+reference real clips of ``avcorr/resources/zero_shot_calibration.json``. The wild benchmark chose
+it: on held-out generator families it beat every learned detector (benchmarks/results/wild.md).
+
+Model folders in ``avcorr/resources/models/<name>/`` (``config.json`` + ``model.safetensors``,
+what ``detect --checkpoint`` accepts) are listed too but never the default; a folder's kind
 comes from its ``config.json``: ``feature_logistic`` (a cue model from ``avcorr fit-detector``)
-or a student run (``avcorr train``). Nothing here runs a model; it only reads configs.
+or a student run (``avcorr train``). Nothing here runs a model; it only reads files.
 """
 from __future__ import annotations
 
@@ -15,7 +20,11 @@ from typing import Any
 from avcorr.errors import CheckpointError
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
+#: The bundled cue model folder that ``default_model_path`` finds (not detect's default any more).
 DEFAULT_NAME = "default"
+#: The name and kind ``avcorr models`` lists the calibrated zero-shot detector (the default) under.
+ZERO_SHOT_NAME = "zero-shot"
+ZERO_SHOT_KIND = "calibrated consistency"
 CUE_KIND = "feature_logistic"  # avcorr.cues.classifier.KIND
 STUDENT_KIND = "student"
 CONFIG_NAME = "config.json"
@@ -23,9 +32,12 @@ CONFIG_NAME = "config.json"
 
 @dataclass
 class BundledModel:
-    """One shipped model as ``avcorr models`` lists it. ``calibration``: the stored
+    """One shipped detector as ``avcorr models`` lists it. ``calibration``: the stored
     :class:`~avcorr.eval.calibration.Calibration` dict (None: uncalibrated); ``training_labels``:
-    training clips per label, where the config says; ``error``: why the folder is unusable, or None."""
+    training clips per label, where the config says; ``error``: why it is unusable, or None. The
+    zero-shot entry adds ``reference_clips`` (real clips its scores are read against),
+    ``window_frames`` (frames per scored window; None: whole clips) and ``normalise`` (the
+    canonical resolution videos are prepared at; None: as decoded)."""
 
     name: str
     path: Path
@@ -35,15 +47,20 @@ class BundledModel:
     calibration: dict[str, Any] | None = None
     training_labels: dict[str, int] | None = None
     error: str | None = None
+    reference_clips: int | None = None
+    window_frames: int | None = None
+    normalise: dict[str, Any] | None = None
 
     @property
     def is_default(self) -> bool:
-        return self.name == DEFAULT_NAME
+        """What ``avcorr detect`` runs without a model flag: the calibrated zero-shot detector."""
+        return self.kind == ZERO_SHOT_KIND
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "default": self.is_default, "path": str(self.path), "kind": self.kind,
                 "groups": self.groups, "num_features": self.num_features, "calibration": self.calibration,
-                "training_labels": self.training_labels, "error": self.error}
+                "training_labels": self.training_labels, "reference_clips": self.reference_clips,
+                "window_frames": self.window_frames, "normalise": self.normalise, "error": self.error}
 
 
 def read_config(folder: str | Path) -> dict[str, Any]:
@@ -89,17 +106,43 @@ def describe(folder: Path) -> BundledModel:
     return BundledModel(name=folder.name, path=folder, kind=STUDENT_KIND, calibration=config.get("calibration"))
 
 
+def describe_zero_shot(path: str | Path | None = None) -> BundledModel:
+    """The calibrated zero-shot detector as ``avcorr models`` lists it, from its calibration file
+    (default: the packaged one). Without the file it is listed with the reason: detect then runs
+    it uncalibrated, with a warning."""
+    from avcorr.detect import zero_shot
+    from avcorr.errors import AvcorrError
+
+    path = Path(path) if path is not None else zero_shot.PACKAGED_CALIBRATION
+    entry = BundledModel(name=ZERO_SHOT_NAME, path=path, kind=ZERO_SHOT_KIND, groups=["zs"])
+    if not path.is_file():
+        entry.error = f"{path}: no zero-shot calibration is installed (detect scores with the uncalibrated prior)"
+        return entry
+    try:
+        calibration = zero_shot.ZeroShotCalibration.load(path)
+    except AvcorrError as error:
+        entry.error = str(error)
+        return entry
+    entry.calibration = calibration.calibration().to_dict()
+    entry.reference_clips = calibration.num_real_clips
+    entry.window_frames = calibration.window_frames
+    entry.normalise = None if calibration.normalise is None else calibration.normalise.to_dict()
+    return entry
+
+
 def bundled_models(root: str | Path | None = None) -> list[BundledModel]:
-    """The models shipped in ``root`` (default :data:`BUNDLED_DIR`), ``default`` first, then by name.
-    A folder without ``config.json`` is not a model and is skipped."""
+    """The shipped detectors: the calibrated zero-shot one (the default) first, then the model
+    folders in ``root`` (default :data:`BUNDLED_DIR`) by name. A folder without ``config.json``
+    is not a model and is skipped."""
     folder = Path(root) if root is not None else BUNDLED_DIR
-    if not folder.is_dir():
-        return []
-    found = [describe(p) for p in sorted(folder.iterdir()) if p.is_dir() and (p / CONFIG_NAME).exists()]
-    return sorted(found, key=lambda m: (not m.is_default, m.name))
+    found = [describe(p) for p in sorted(folder.iterdir()) if p.is_dir() and (p / CONFIG_NAME).exists()] \
+        if folder.is_dir() else []
+    return [describe_zero_shot(), *sorted(found, key=lambda m: m.name)]
 
 
 def default_model_path(root: str | Path | None = None) -> Path | None:
-    """The folder of the bundled ``default`` model, or None when this install ships none."""
+    """The folder of the bundled cue model named ``default``, or None when this install ships none.
+    It is not what ``avcorr detect`` runs without a model flag (that is the calibrated zero-shot
+    detector); run it with ``detect --checkpoint``."""
     folder = (Path(root) if root is not None else BUNDLED_DIR) / DEFAULT_NAME
     return folder if (folder / CONFIG_NAME).is_file() and (folder / "model.safetensors").is_file() else None

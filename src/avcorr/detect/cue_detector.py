@@ -3,8 +3,9 @@
 The model saw every training clip as one window of ``crop_frames`` frames (the centre of a clip
 prepared to ``prepare_frames``), so detect judges a video the same way: it is prepared once (with
 the phonetic teacher when the model uses the zero-shot consistency), cut into consecutive
-windows of ``crop_frames`` frames — the last one moved back to overlap its neighbour so it is
-full length; a clip shorter than one window is one window — and each window's features are
+windows of ``crop_frames`` frames (:func:`avcorr.detect.windows.window_starts`, as zero-shot
+cuts them: the last one moved back to overlap its neighbour so it is full length; a clip shorter
+than one window is one window) — and each window's features are
 measured exactly as :func:`avcorr.cues.corpus.clip_features` measures a training clip's (minus
 the container metadata, never part of a detector). The video score is the mean window score; a
 frame's fake probability is the mean score of the windows covering it; the band comes from the
@@ -34,6 +35,7 @@ from avcorr.data.clip_cache import ClipRecord
 from avcorr.detect.calibrate import NO_CHECKPOINT_CALIBRATION
 from avcorr.detect.pipeline import FrameScore, OperatingPoint, VideoVerdict
 from avcorr.detect.segments import SegmentOptions, find_segments
+from avcorr.detect.windows import frame_scores, window_starts
 from avcorr.errors import AvcorrError, CheckpointError
 from avcorr.eval.calibration import Calibration
 
@@ -42,29 +44,6 @@ MODE = "cues"
 BG_MAX_FRAMES = 100
 #: Gray-frame height of the background-motion decode (:func:`avcorr.cues.animation.background_motion`).
 BG_HEIGHT = 160
-
-
-def window_starts(num_frames: int, length: int) -> list[int]:
-    """First frames of consecutive windows of ``length`` frames covering ``num_frames``: the last
-    window starts at ``num_frames - length`` (overlapping its neighbour) so every window is full
-    length; a clip of at most ``length`` frames is one window from 0."""
-    if length < 1:
-        raise ValueError(f"window length must be positive, got {length}")
-    if num_frames <= length:
-        return [0]
-    starts = list(range(0, num_frames - length + 1, length))
-    if starts[-1] + length < num_frames:
-        starts.append(num_frames - length)
-    return starts
-
-
-def frame_scores(num_frames: int, starts: Sequence[int], length: int, scores: Sequence[float]) -> np.ndarray:
-    """(T,) per-frame score: the mean score of the windows covering each frame."""
-    total, count = np.zeros(num_frames), np.zeros(num_frames)
-    for start, score in zip(starts, scores):
-        total[start:start + length] += score
-        count[start:start + length] += 1
-    return total / np.maximum(count, 1)
 
 
 def window_features(record: ClipRecord, start: int, length: int, groups: Sequence[str],

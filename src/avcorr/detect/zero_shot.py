@@ -1,13 +1,21 @@
 """Zero-shot detection: no trained model, the phonetic teacher's lip/speech content consistency.
 
-A clip's consistency is its mean correlation at the best A/V offset (:mod:`avcorr.teachers.zero_shot`).
-It becomes a score by comparison with real clips, not by a fixed formula: a
-:class:`ZeroShotCalibration` holds the mean correlations of N reference real clips, and a clip's
-score is the fraction of them that are *more* consistent than it (1 − the empirical CDF of the
-reals at its mean correlation; 1.0 = less consistent than every reference real). The band
-thresholds come from the same reals' own leave-one-out scores
-(:meth:`ZeroShotCalibration.reference_scores`, :func:`avcorr.eval.calibration.calibrate`), so
-"fake" means that a real clip like the reference ones is called fake at most 5% of the time.
+The default detector of ``avcorr detect``: on the wild benchmark's held-out generator families it
+beat every learned detector (benchmarks/results/wild.md). A window's consistency is its mean
+correlation at the best A/V offset (:mod:`avcorr.teachers.zero_shot`). It becomes a score by
+comparison with real clips, not by a fixed formula: a :class:`ZeroShotCalibration` holds the mean
+correlations of N reference real clips, and a window's score is the fraction of them that are
+*more* consistent than it (1 − the empirical CDF of the reals at its mean correlation; 1.0 = less
+consistent than every reference real). The band thresholds come from the same reals' own
+leave-one-out scores (:meth:`ZeroShotCalibration.reference_scores`,
+:func:`avcorr.eval.calibration.calibrate`), so "fake" means that a real clip like the reference
+ones is called fake at most 5% of the time.
+
+The calibration also records how its reference clips were processed — the canonical resolution
+they were prepared at (``normalise``) and their length (``window_frames``) — and the detector
+processes a video the same way: prepared with that normalisation, cut into windows of that length
+(:func:`avcorr.detect.windows.window_starts`, as the cue detector cuts them), each window scored
+against the reference reals; the video score is the mean window score.
 
 The calibration ships as ``avcorr/resources/zero_shot_calibration.json`` (``avcorr calibrate
 zero-shot`` writes one). Without it the score is the teacher's uncalibrated prior (a fixed
@@ -26,13 +34,15 @@ import numpy as np
 import avcorr
 from avcorr.detect.pipeline import FrameScore, OperatingPoint, VideoVerdict
 from avcorr.detect.segments import SegmentOptions, find_segments
-from avcorr.errors import InputError
+from avcorr.detect.windows import window_starts
+from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.calibration import Calibration, calibrate
+from avcorr.media.normalise import NormaliseOptions
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
 PACKAGED_CALIBRATION = Path(__file__).resolve().parents[1] / "resources" / "zero_shot_calibration.json"
 FORMAT = "avcorr-zero-shot-calibration"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: window_frames and normalise (version 1 files load as whole clips, not normalised)
 PACKAGED: Literal["packaged"] = "packaged"
 UNCALIBRATED_REASON = "no zero-shot calibration file"
 
@@ -45,7 +55,10 @@ class ZeroShotCalibration:
     ascending, ``clips`` — their names — in the same order). ``source``: what data they are, in
     words. ``teacher``: the teacher that made their posteriors; ``max_offset``: the offset search
     (frames) their means were taken with — a detector should search the same. The false-alarm
-    rates are those the fake and uncertain thresholds are fitted for.
+    rates are those the fake and uncertain thresholds are fitted for. ``window_frames``: the
+    reference clips' length in frames (a detector scores windows of that length; None: each
+    reference is a whole clip, and so is what detect scores); ``normalise``: the canonical
+    resolution they were prepared at (None: frames as decoded).
     """
 
     mean_correlations: list[float]
@@ -55,6 +68,8 @@ class ZeroShotCalibration:
     max_offset: int = ZeroShotOptions.max_offset
     fake_false_alarm_rate: float = 0.05
     uncertain_false_alarm_rate: float = 0.20
+    window_frames: int | None = None
+    normalise: NormaliseOptions | None = None
     _sorted: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +80,8 @@ class ZeroShotCalibration:
             raise ValueError("zero-shot calibration needs at least two real clips")
         if not np.isfinite(values).all():
             raise ValueError("zero-shot calibration has non-finite mean correlations")
+        if self.window_frames is not None and int(self.window_frames) < 2:
+            raise ValueError(f"zero-shot calibration window of {self.window_frames} frames: need at least 2")
         order = np.argsort(values, kind="stable")
         self._sorted = values[order]
         self.mean_correlations = [float(v) for v in self._sorted]
@@ -106,25 +123,31 @@ class ZeroShotCalibration:
                 "source": self.source, "teacher": self.teacher, "max_offset": self.max_offset,
                 "fake_false_alarm_rate": self.fake_false_alarm_rate,
                 "uncertain_false_alarm_rate": self.uncertain_false_alarm_rate,
+                "window_frames": self.window_frames,
+                "normalise": None if self.normalise is None else self.normalise.to_dict(),
                 "num_real_clips": self.num_real_clips, "calibration": self.calibration().to_dict(),
                 "clips": self.clips, "mean_correlations": self.mean_correlations}
 
     @classmethod
     def from_dict(cls, data: Any, origin: str = "zero-shot calibration") -> "ZeroShotCalibration":
-        """Read :meth:`to_dict`'s output; ``origin`` (the file) names the source in errors."""
+        """Read :meth:`to_dict`'s output (this version or 1, whose references are whole clips as
+        decoded); ``origin`` (the file) names the source in errors."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InputError(origin, f"not a zero-shot calibration (format is not {FORMAT!r})", stage="calibration")
-        if data.get("version") != FORMAT_VERSION:
-            raise InputError(origin, f"zero-shot calibration version {data.get('version')} != {FORMAT_VERSION}",
+        if data.get("version") not in (1, FORMAT_VERSION):
+            raise InputError(origin, f"zero-shot calibration version {data.get('version')} is not 1 or {FORMAT_VERSION}",
                              stage="calibration")
         try:
+            window = data.get("window_frames")
             return cls(mean_correlations=[float(v) for v in data["mean_correlations"]],
                        clips=[str(c) for c in data["clips"]], source=str(data["source"]),
                        teacher=str(data.get("teacher", "phonetic")),
                        max_offset=int(data.get("max_offset", ZeroShotOptions.max_offset)),
                        fake_false_alarm_rate=float(data.get("fake_false_alarm_rate", 0.05)),
-                       uncertain_false_alarm_rate=float(data.get("uncertain_false_alarm_rate", 0.20)))
-        except (KeyError, TypeError, ValueError) as error:
+                       uncertain_false_alarm_rate=float(data.get("uncertain_false_alarm_rate", 0.20)),
+                       window_frames=None if window is None else int(window),
+                       normalise=NormaliseOptions.from_dict(data.get("normalise")))
+        except (AvcorrError, KeyError, TypeError, ValueError) as error:
             raise InputError(origin, f"bad zero-shot calibration ({error})", stage="calibration") from None
 
     def save(self, path: str | Path) -> Path:
@@ -153,11 +176,14 @@ class ZeroShotDetector:
     """Training-free detection from the phonetic teacher (or any :class:`~avcorr.teachers.base.Teacher`).
 
     ``calibration``: the reference reals scores are read against — ``"packaged"`` (the shipped
-    file, if any), a file path, a :class:`ZeroShotCalibration`, or None (uncalibrated).
-    ``threshold``: the user's own fake threshold (no uncertain band), instead of the calibrated
-    ones. ``options``: the offset search (default: the calibration's). ``max_frames`` caps the
-    frames analysed per video (None: all). ``evidence_frames``: keep the face and mouth crops of
-    this many most suspicious frames on the verdict (for the HTML report).
+    file, if any), a file path, a :class:`ZeroShotCalibration`, or None (uncalibrated). Videos
+    are prepared with its ``normalise`` and scored in windows of its ``window_frames`` (the
+    video score is the mean window score); uncalibrated, or with a calibration of whole clips,
+    the whole analysed clip is one window. ``threshold``: the user's own fake threshold (no
+    uncertain band), instead of the calibrated ones. ``options``: the offset search (default:
+    the calibration's). ``max_frames`` caps the frames analysed per video (None: all).
+    ``evidence_frames``: keep the face and mouth crops of this many most suspicious frames on the
+    verdict (for the HTML report).
     """
 
     mode = "zero-shot"
@@ -201,14 +227,17 @@ class ZeroShotDetector:
 
         if self._tracker is None:
             self._tracker = FaceTracker()
-        options = PrepareOptions(store_stft=False, store_mouth=self.evidence_frames > 0, max_frames=self.max_frames)
+        options = PrepareOptions(store_stft=False, store_mouth=self.evidence_frames > 0, max_frames=self.max_frames,
+                                 normalise=self.normalise)
         prepared = prepare_clip(path, audio_path, options, tracker=self._tracker)
         output = self.teacher.posteriors(prepared.media, prepared.record)
         verdict = self.verdict_from_posteriors(path, output.audio, output.visual, prepared.media.fps,
                                                list(output.vocabulary), audio_path)
         verdict.details.update({"teacher": self.teacher.name, **output.info,
                                 "face_found_fraction": prepared.record.meta.extra.get("face_found_fraction"),
-                                "start_s": prepared.record.meta.extra.get("start_s", 0.0)})
+                                "start_s": prepared.record.meta.extra.get("start_s", 0.0),
+                                "truncated": prepared.record.meta.extra.get("truncated", False),
+                                "normalise": None if self.normalise is None else self.normalise.to_dict()})
         if self.evidence_frames:
             from avcorr.detect.report import collect_evidence
 
@@ -216,14 +245,32 @@ class ZeroShotDetector:
             verdict.evidence = collect_evidence(prepared.record.arrays, fake, prepared.media.fps, self.evidence_frames)
         return verdict
 
+    @property
+    def window_frames(self) -> int | None:
+        """Frames per scored window: the calibration's reference length (None: the whole clip)."""
+        return self.calibration.window_frames if self.calibration is not None else None
+
+    @property
+    def normalise(self) -> NormaliseOptions | None:
+        """The canonical resolution videos are prepared at: the calibration's (None: as decoded)."""
+        return self.calibration.normalise if self.calibration is not None else None
+
     def score(self, mean_correlation: float, prior: float) -> float:
-        """The video score: calibrated on the reference reals, else the teacher's ``prior``."""
+        """A window's score: calibrated on the reference reals, else the teacher's ``prior``."""
         return self.calibration.score(mean_correlation) if self.calibration is not None else prior
 
     def verdict_from_posteriors(self, path: str | Path, audio: np.ndarray, visual: np.ndarray, fps: float,
                                 vocabulary: Sequence[str], audio_path: str | Path | None = None) -> VideoVerdict:
-        """The verdict for teacher posteriors already at hand (e.g. from a prepared cache)."""
+        """The verdict for teacher posteriors already at hand (e.g. from a prepared cache): the
+        whole clip gives the per-frame curves and the offset shown; the score is the mean over
+        windows of :attr:`window_frames` frames of each window's :meth:`score`."""
         result = zero_shot(audio, visual, self.options)
+        num_frames = len(result.correlation)
+        length = num_frames if self.window_frames is None else min(int(self.window_frames), num_frames)
+        starts = window_starts(num_frames, length)
+        windows = [result if length == num_frames else zero_shot(audio[s:s + length], visual[s:s + length], self.options)
+                   for s in starts]
+        window_scores = [self.score(w.mean_correlation, w.score) for w in windows]
         frame_fake = 1.0 - result.correlation
         frames = []
         for t in range(len(result.correlation)):
@@ -237,7 +284,8 @@ class ZeroShotDetector:
                 visual_class=vocabulary[result.visual_class[t]],
             ))
         segments = find_segments(np.where(np.isfinite(frame_fake), frame_fake, np.nan), fps, self.segment_options)
-        score = self.score(result.mean_correlation, result.score)
+        score = float(np.mean(window_scores))
+        calibrated = self.calibration is not None
         return VideoVerdict(
             path=str(path), score=score, verdict=self.operating_point.band(score), mode=self.mode, fps=fps,
             frames=frames, segments=segments, audio_path=str(audio_path) if audio_path else None,
@@ -245,5 +293,15 @@ class ZeroShotDetector:
             details={"mean_correlation": round(result.mean_correlation, 4), "offset_frames": result.offset,
                      "offset_s": round(result.offset / fps, 3), "num_frames": len(frames),
                      "threshold": self.operating_point.fake_threshold,
-                     "reference_clips": self.calibration.num_real_clips if self.calibration is not None else None},
+                     "reference_clips": self.calibration.num_real_clips if calibrated else None,
+                     "score_is": ("mean of window_scores[].score, each the share of the reference real clips more "
+                                  "consistent than that window" if calibrated else
+                                  "mean of window_scores[].score, each the teacher's uncalibrated prior"),
+                     "frame_probability_is": "1 - the per-frame consistency at the whole clip's best offset "
+                                             "(for the curves and segments; not the video score)",
+                     "window_frames": length, "windows": len(starts),
+                     "window_scores": [{"start_s": round(s / fps, 3), "end_s": round((s + length) / fps, 3),
+                                        "mean_correlation": round(w.mean_correlation, 4), "offset_frames": w.offset,
+                                        "score": round(float(v), 4)}
+                                       for s, w, v in zip(starts, windows, window_scores)]},
         )

@@ -146,7 +146,10 @@ def run_student(variant: WildVariant, fold: Fold, seed: int, clips: Mapping[str,
     if not scores_path.exists():
         model_dir = run_dir / "model"
         if not (model_dir / "model.safetensors").exists():
-            view = subset_view(cache_dir, fold.train_ids, run_dir / "train_cache")
+            from avcorr.data.clip_cache import ClipCache
+
+            prepared = {p.stem for p in ClipCache(cache_dir).clip_files()}  # a clip prepare failed on is left out
+            view = subset_view(cache_dir, [i for i in fold.train_ids if i in prepared], run_dir / "train_cache")
             config = load_experiment_config(config_name, [
                 *overrides, f"loss.lambda_cd={variant.lambda_cd}", f"loss.lambda_jm={variant.lambda_jm}",
                 f"trainer.seed={seed}", f"trainer.max_epochs={epochs}", "data.val_fraction=0.0",
