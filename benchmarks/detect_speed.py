@@ -60,10 +60,10 @@ def read_forged(out: Path) -> list[tuple[Path, str]]:
 
 
 def cue_model(model: Path | None) -> Path | None:
-    """The cue model to time: ``--model``, else the bundled default (None when there is none)."""
-    from avcorr.detect.bundled import default_model_path
+    """The cue model to time: ``--model``, else the first bundled cue model (None when there is none)."""
+    from avcorr.detect.bundled import bundled_cue_model
 
-    return model if model is not None else default_model_path()
+    return model if model is not None else bundled_cue_model()
 
 
 def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]], workdir: Path,
@@ -167,7 +167,7 @@ def main() -> int:
                         help="detectors to time: student configs (untrained weights) and/or cues (the --model cue detector)")
     parser.add_argument("--checkpoint", default=None, help="time this student run folder instead of the student --configs")
     parser.add_argument("--model", type=Path, default=None,
-                        help="cue model folder for the cues entry (default: the bundled default model)")
+                        help="cue model folder for the cues entry (default: the first bundled cue model)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="3 clips, one forgery method, cpu and cues")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -199,7 +199,7 @@ def main() -> int:
             configs = ["checkpoint"] + [c for c in configs if c == "cues"]
         model = cue_model(args.model)
         if "cues" in configs and model is None:
-            print("cues: no --model and no bundled default model: not timed", file=sys.stderr)
+            print("cues: no --model and no bundled cue model: not timed", file=sys.stderr)
             configs.remove("cues")
         runs = [run_config(name, args.checkpoint, clips, workdir, model) for name in configs]
     result = {"machine": machine(), "cores": args.cores, "load_before": load_before, "load_after": os.getloadavg()[0],

@@ -1,5 +1,5 @@
 """Cue mode: fit-detector on a tiny synthetic corpus → safetensors folder → detect (windows, bands,
-contributions), bundled models, and the per-frame background-motion series."""
+contributions), bundled models (listed, not the default), and the per-frame background-motion series."""
 from __future__ import annotations
 
 import csv
@@ -20,7 +20,9 @@ from avcorr.data.cache_views import centre_window, crop_record
 from avcorr.data.catalog import read_catalog
 from avcorr.data.clip_cache import ClipCache, ClipMeta, ClipRecord, load_clip
 from avcorr.detect import bundled
-from avcorr.detect.cue_detector import CueModeDetector, frame_scores, window_features, window_starts
+from avcorr.detect.cue_detector import CueModeDetector, window_features
+from avcorr.detect.windows import frame_scores, window_starts
+from avcorr.detect.zero_shot import ZeroShotCalibration
 from avcorr.errors import ConfigError
 from avcorr.forge.synth import SynthOptions, synthesize_dataset
 from avcorr.train.cue_model import fit_cue_detector
@@ -249,13 +251,13 @@ def test_report_and_table_show_what_drove_the_score(verdicts, capsys):
     assert "driven by " + verdict.details["contributions"][0]["feature"] in out
 
 
-def test_detect_json_with_the_bundled_default_and_with_checkpoint(fitted, video, tmp_path, monkeypatch, capsys):
+def test_detect_json_with_a_bundled_cue_model_as_checkpoint(fitted, video, tmp_path, monkeypatch, capsys):
     jsonschema = pytest.importorskip("jsonschema")
     shelf = tmp_path / "models"
     shutil.copytree(fitted[0], shelf / "default")
     monkeypatch.setattr(bundled, "BUNDLED_DIR", shelf)
-    assert bundled.default_model_path() == shelf / "default"
-    assert main(["detect", "--json", str(video)]) == 0  # no model flag: the bundled default
+    assert bundled.bundled_cue_model() == shelf / "default"  # found, but run only with --checkpoint
+    assert main(["detect", "--json", "--checkpoint", str(shelf / "default"), str(video)]) == 0
     doc = json.loads(capsys.readouterr().out)
     jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
     (entry,) = doc["videos"]
@@ -266,26 +268,47 @@ def test_detect_json_with_the_bundled_default_and_with_checkpoint(fitted, video,
     assert "--teacher" in capsys.readouterr().err
 
 
-def test_models_lists_the_bundled_models(fitted, tmp_path, monkeypatch, capsys):
+def _zero_shot_file(path: Path) -> Path:
+    from avcorr.media.normalise import NormaliseOptions
+
+    return ZeroShotCalibration([0.5 + 0.01 * i for i in range(20)], [f"r{i}" for i in range(20)], "hand-made reals",
+                               window_frames=75, normalise=NormaliseOptions(face_px=96, jpeg_quality=75)).save(path)
+
+
+def test_models_lists_zero_shot_as_the_default_and_the_bundled_models(fitted, tmp_path, monkeypatch, capsys):
     shelf = tmp_path / "models"
     shutil.copytree(fitted[0], shelf / "default")
     (shelf / "notes").mkdir()  # no config.json: not a model
     monkeypatch.setattr(bundled, "BUNDLED_DIR", shelf)
+    monkeypatch.setattr("avcorr.detect.zero_shot.PACKAGED_CALIBRATION", _zero_shot_file(tmp_path / "zs.json"))
     assert main(["models", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    (model,) = doc["models"]
+    zs, model = doc["models"]
+    assert zs["name"] == "zero-shot" and zs["default"] and zs["kind"] == "calibrated consistency"
+    assert zs["reference_clips"] == 20 and zs["window_frames"] == 75 and zs["normalise"]["face_px"] == 96
+    assert zs["calibration"]["num_real_clips"] == 20 and zs["calibration"]["source"] == "hand-made reals"
+    assert zs["path"] == str(tmp_path / "zs.json") and zs["error"] is None
     config = json.loads((fitted[0] / "config.json").read_text())
-    assert model["name"] == "default" and model["default"] and model["kind"] == "feature_logistic"
+    assert model["name"] == "default" and not model["default"] and model["kind"] == "feature_logistic"
     assert model["groups"] == ["trace", "anim", "bg", "zs"] and model["num_features"] == len(config["feature_names"])
     assert model["calibration"] == config["calibration"] and model["training_labels"] == {"real": 2, "fake": 2}
     assert model["path"] == str(shelf / "default") and model["error"] is None
-    assert main(["models"]) == 0 and "default" in capsys.readouterr().out
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "zero-shot (default): calibrated consistency" in out and "window: 75 frames (3 s" in out
+    assert "reference clips: 20 real clips" in out and "face at most 96 px high, JPEG quality 75" in out
+    assert "default: feature_logistic" in out and f"avcorr detect --checkpoint {shelf / 'default'}" in out
 
 
-def test_without_a_bundled_model_detect_says_how_to_choose_one(tmp_path, monkeypatch, capsys):
+def test_without_bundled_models_or_calibration_models_lists_zero_shot_uncalibrated(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bundled, "BUNDLED_DIR", tmp_path / "none")
-    assert bundled.bundled_models() == [] and bundled.default_model_path() is None
-    assert main(["detect", "video.mp4"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "no bundled model is installed" in err and "--checkpoint" in err and "--zero-shot" in err
-    assert "\n" not in err
+    monkeypatch.setattr("avcorr.detect.zero_shot.PACKAGED_CALIBRATION", tmp_path / "absent.json")
+    (entry,) = bundled.bundled_models()
+    assert entry.name == "zero-shot" and entry.is_default and bundled.bundled_cue_model() is None
+    assert entry.calibration is None and entry.error is None  # detect runs it uncalibrated, with a warning
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("zero-shot (default): calibrated consistency\n  calibration: none installed (")
+    assert "teacher's fixed prior" in out
+    (tmp_path / "absent.json").write_text("{")
+    assert "not valid JSON" in bundled.describe_zero_shot().error

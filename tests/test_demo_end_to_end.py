@@ -1,6 +1,6 @@
 """The whole job at a tiny size: synth → split → forge → prepare (phonetic) → train (calibrated) →
-evaluate → detect with a report (and with the bundled model, when one is installed), through the
-same `avcorr demo` a new user runs."""
+evaluate → detect with a report (and with the shipped default detector, when it is installed
+calibrated), through the same `avcorr demo` a new user runs."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from avcorr.cli.main import main
-from avcorr.detect.bundled import default_model_path
+from avcorr.detect.bundled import bundled_models
 
 
 @pytest.mark.slow
@@ -47,12 +47,15 @@ def test_demo_runs_end_to_end_at_tiny_size(tmp_path: Path, capsys: pytest.Captur
     timings = json.loads((out / "demo_timings.json").read_text())
     assert set(timings) >= {"synth", "forge", "prepare", "train", "evaluate", "detect"}
     shipped = out / "report_shipped" / "index.html"
-    if default_model_path() is None:
-        assert "detect (bundled model): skipped: no bundled model is installed" in err.err
+    default = next((m for m in bundled_models() if m.is_default and m.error is None and m.calibration), None)
+    if default is None:
+        assert "detect (shipped default): skipped: no bundled model is installed" in err.err
         assert not shipped.exists() and "detect_shipped" not in timings
-        assert "HTML report (bundled) : none (no bundled model is installed)" in err.out
+        assert "HTML report (shipped) : none (no bundled model is installed)" in err.out
     else:
         page = shipped.read_text()
-        assert "bundled default model" in page and "outside its training distribution" in page
+        assert "<b>Note:</b> This is avcorr&#x27;s shipped default detector" in page
+        assert "outside that distribution" in page and "a pipeline check, not a measurement" in page
+        assert f"calibrated for 5% false alarms on {default.calibration['num_real_clips']} real clips" in page
         assert "detect_shipped" in timings and str(shipped) in err.out
     assert str(out / "report" / "index.html") in err.out

@@ -316,6 +316,8 @@ def test_calibrate_zero_shot_from_a_cache_round_trips(tmp_path, capsys):
     assert "allows no false alarm" in captured.err  # 12 reals cannot hold a 5% rate
     loaded = ZeroShotCalibration.load(out)
     assert loaded.source == "synthetic reals" and loaded.teacher == "synthetic" and loaded.max_offset == 5
+    assert loaded.window_frames is None and loaded.normalise is None  # clips never cut nor normalised
+    assert summary["window_frames"] is None and summary["normalise"] is None
     assert dict(zip(loaded.clips, loaded.mean_correlations)) == pytest.approx(expected)
     stored = json.loads(out.read_text())
     assert Calibration.from_dict(stored["calibration"]) == loaded.calibration()
@@ -356,5 +358,61 @@ def test_calibrate_from_videos_lists_failures_and_goes_on(tmp_path, monkeypatch)
     assert fit.calibration.num_real_clips == 3 and fit.calibration.teacher == "stub"
     assert len(fit.failures) == 1 and isinstance(fit.failures[0], CalibrationFailure)
     assert fit.failures[0].name == "broken.mp4" and "\n" not in fit.failures[0].reason
+    assert fit.calibration.window_frames is None and fit.calibration.normalise is None
     with pytest.raises(InputError, match="calibration needs at least 2"):
         fit_zero_shot_from_videos(clips[2:3], "broken only", teacher=Teacher())
+    # windowed, as the benchmark measures a clip: each clip's centre window
+    windowed = fit_zero_shot_from_videos(clips[:2], "centre windows", teacher=Teacher(), window_frames=10)
+    visual = _posteriors(25, 3).astype(np.float32)
+    assert windowed.calibration.window_frames == 10
+    assert windowed.calibration.mean_correlations == pytest.approx([zero_shot(visual[7:17], visual[7:17]).mean_correlation] * 2)
+
+
+def _cropped_cache(source, root: Path, length: int, normalise: dict | None, odd: dict | None = None) -> Path:
+    """The real clips of ``source`` cut to their centre ``length`` frames (as bench wild cuts them),
+    with ``normalise`` in their meta; ``odd``: clip index → (length, normalise) for one that differs."""
+    from avcorr.data.cache_views import crop_record
+    from avcorr.data.clip_cache import ClipCache, load_clip
+
+    target = ClipCache(root)
+    reals = [r for r in source.read_manifest() if r["label"] == "0"]
+    for i, row in enumerate(reals):
+        cut, norm = (odd or {}).get(i, (length, normalise))
+        record = crop_record(load_clip(source.root / row["file"]), cut)
+        if norm is not None:
+            record.meta.extra["normalise"] = dict(norm, scale=0.5, measured_face_px=190.0)
+        target.write(record)
+    target.rebuild_manifest()
+    return target.root
+
+
+def test_calibration_from_a_cache_records_its_window_and_normalisation(tmp_path):
+    from avcorr.data.clip_cache import ClipCache, load_clip, load_meta
+    from avcorr.detect.calibrate import fit_zero_shot_from_cache
+    from avcorr.media.normalise import NormaliseOptions
+    from synthetic_cache import SyntheticCacheSpec, write_synthetic_cache
+
+    source = write_synthetic_cache(tmp_path / "full", SyntheticCacheSpec(num_sources=4, min_frames=30, max_frames=40))
+    lengths = sorted({load_meta(source.root / row["file"]).num_frames for row in source.read_manifest()})
+    assert lengths[0] < 33 < lengths[-1]  # some clips are shorter than the cut: they stay whole, one window
+    norm = {"face_px": 96, "jpeg_quality": 75, "blur_sigma": 0.0}
+    fit = fit_zero_shot_from_cache(_cropped_cache(source, tmp_path / "cut", 33, norm), "cut reals")
+    assert fit.calibration.window_frames == 33 and fit.calibration.num_real_clips == 12
+    assert fit.calibration.normalise == NormaliseOptions(face_px=96, jpeg_quality=75)
+    plain = fit_zero_shot_from_cache(source.root, "whole reals")  # never cut, never normalised
+    assert plain.calibration.window_frames is None and plain.calibration.normalise is None
+    with pytest.raises(InputError, match="different lengths \\(33 and 25 frames"):
+        fit_zero_shot_from_cache(_cropped_cache(source, tmp_path / "mixed", 33, norm, {2: (25, norm)}), "mixed")
+    other = dict(norm, face_px=64)
+    with pytest.raises(InputError, match="different resolutions"):
+        fit_zero_shot_from_cache(_cropped_cache(source, tmp_path / "res", 33, norm, {0: (33, other)}), "mixed")
+    with pytest.raises(InputError, match="different resolutions"):
+        fit_zero_shot_from_cache(_cropped_cache(source, tmp_path / "half", 33, norm, {0: (33, None)}), "mixed")
+    mixed = ClipCache(_cropped_cache(source, tmp_path / "uncut", 33, None))
+    whole = next(r for r in source.read_manifest() if r["label"] == "0")
+    record = load_clip(source.root / whole["file"])
+    record.meta.clip_id += "-whole"
+    mixed.write(record)
+    mixed.rebuild_manifest()
+    with pytest.raises(InputError, match="12 clips are cut to a fixed length and 1 are not"):
+        fit_zero_shot_from_cache(mixed.root, "mixed")

@@ -12,27 +12,27 @@ from avcorr.detect import bundled
 SCHEMA = Path(__file__).resolve().parents[1] / "src" / "avcorr" / "schemas" / "detect.schema.json"
 
 
-def test_detect_needs_a_mode(tmp_path: Path, monkeypatch, capsys) -> None:
-    """Without a model flag and without a bundled model: exit 2, one line saying how to choose."""
-    monkeypatch.setattr(bundled, "BUNDLED_DIR", tmp_path / "no_models")
-    assert main(["detect", "whatever.mp4"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "no bundled model is installed" in err and "--checkpoint" in err and "--zero-shot" in err
-    assert "\n" not in err
-
-
-def test_detect_without_a_flag_runs_the_bundled_default(tmp_path: Path, capsys) -> None:
-    """With the bundled model this install ships, no model flag means cues mode with it."""
-    if bundled.default_model_path() is None:
-        pytest.skip("this install ships no bundled default model")
+def test_detect_without_a_flag_runs_the_shipped_zero_shot_default(tmp_path: Path, capsys) -> None:
+    """No model flag: the calibrated zero-shot detector (docs/model_card.md), with its shipped
+    calibration where this install has one; a missing file fails alone (exit 1), listed with its reason."""
+    from avcorr.detect.zero_shot import PACKAGED_CALIBRATION
     from avcorr.forge.synth import SynthOptions, synthesize_dataset
 
     result = synthesize_dataset(tmp_path, SynthOptions(clips=1, seed=1, size=128, identities=1))
     assert not result.failures
-    assert main(["detect", "--json", "--max-frames", "75", str(result.clips[0].video_path)]) == 0
-    (entry,) = json.loads(capsys.readouterr().out)["videos"]
-    assert entry["error"] is None and entry["mode"] == "cues"
-    assert entry["band"] in ("fake", "uncertain", "no evidence of manipulation")
+    missing = tmp_path / "whatever.mp4"
+    assert main(["detect", "--json", "--max-frames", "75", str(result.clips[0].video_path), str(missing)]) == 1
+    good, bad = json.loads(capsys.readouterr().out)["videos"]
+    assert good["error"] is None and good["mode"] == "zero-shot" and 0 <= good["score"] <= 1
+    assert good["band"] in ("fake", "uncertain", "no evidence of manipulation")
+    default = next(m for m in bundled.bundled_models() if m.is_default)
+    assert default.kind == bundled.ZERO_SHOT_KIND and default.path == PACKAGED_CALIBRATION
+    if default.calibration is not None:
+        assert good["calibration_clips"] == default.calibration["num_real_clips"]
+        assert good["threshold"] == pytest.approx(default.calibration["fake_threshold"])
+    else:
+        assert good["calibration"].startswith("uncalibrated") and good["false_alarm_rate"] is None
+    assert bad["mode"] == "zero-shot" and bad["score"] is None and "whatever.mp4" in bad["error"]
 
 
 @pytest.mark.shared

@@ -86,3 +86,100 @@ def test_report_json_follows_the_schema() -> None:
         broken_doc = dict(doc)
         broken_doc["videos"] = [dict(good, score=1.5)]
         jsonschema.validate(broken_doc, json.loads(SCHEMA.read_text()))
+
+
+# ------------------------------------------------------------------------------ windows and processing
+
+
+def _calibration(window_frames: int | None = 10, normalise=None):
+    from avcorr.detect.zero_shot import ZeroShotCalibration
+
+    return ZeroShotCalibration([0.40 + 0.02 * i for i in range(20)], [f"real{i}" for i in range(20)], "hand-made reals",
+                               window_frames=window_frames, normalise=normalise)
+
+
+def test_windowed_score_is_the_mean_of_the_window_scores() -> None:
+    from avcorr.detect.windows import window_starts
+
+    rng = np.random.default_rng(4)
+    visual = _sequence(37, rng)
+    audio = np.concatenate([visual[:20], _sequence(17, np.random.default_rng(5))])  # consistent, then swapped
+    calibration = _calibration(window_frames=10)
+    verdict = ZeroShotDetector(teacher=object(), calibration=calibration).verdict_from_posteriors(
+        "clip.mp4", audio, visual, 25.0, [f"v{i}" for i in range(V)])
+    starts = window_starts(37, 10)
+    assert starts == [0, 10, 20, 27]  # the last window moved back to be full length
+    expected = [calibration.score(zero_shot(audio[s:s + 10], visual[s:s + 10]).mean_correlation) for s in starts]
+    assert verdict.score == pytest.approx(np.mean(expected))
+    details = verdict.details
+    assert details["window_frames"] == 10 and details["windows"] == 4 and details["score_is"].startswith("mean of window")
+    assert [w["score"] for w in details["window_scores"]] == pytest.approx(expected, abs=1e-4)
+    assert [w["start_s"] for w in details["window_scores"]] == [0.0, 0.4, 0.8, 1.08]
+    assert details["window_scores"][0]["mean_correlation"] > details["window_scores"][-1]["mean_correlation"]
+    assert expected[0] < expected[-1]  # the swapped end is the suspicious part
+    # the curves stay the whole clip's per-frame consistency; the mean correlation shown is the whole clip's
+    whole = zero_shot(audio, visual)
+    assert details["mean_correlation"] == pytest.approx(whole.mean_correlation, abs=1e-4)
+    finite = np.isfinite(whole.correlation)
+    assert np.allclose([f.fake_probability for f, ok in zip(verdict.frames, finite) if ok], 1 - whole.correlation[finite])
+    # a clip shorter than one window is one window: the whole clip's score
+    short = ZeroShotDetector(teacher=object(), calibration=_calibration(window_frames=75))
+    one = short.verdict_from_posteriors("short.mp4", audio, visual, 25.0, [f"v{i}" for i in range(V)])
+    assert one.details["windows"] == 1 and one.details["window_frames"] == 37
+    assert one.score == calibration.score(whole.mean_correlation)
+
+
+def test_calibration_records_its_processing_and_round_trips(tmp_path: Path) -> None:
+    from avcorr.detect.zero_shot import FORMAT_VERSION, ZeroShotCalibration
+    from avcorr.media.normalise import NormaliseOptions
+
+    calibration = _calibration(window_frames=75, normalise=NormaliseOptions(face_px=96, jpeg_quality=75))
+    path = calibration.save(tmp_path / "zs.json")
+    stored = json.loads(path.read_text())
+    assert stored["version"] == FORMAT_VERSION == 2 and stored["window_frames"] == 75
+    assert stored["normalise"] == NormaliseOptions(face_px=96, jpeg_quality=75).to_dict()
+    loaded = ZeroShotCalibration.load(path)
+    assert loaded == calibration and loaded.normalise == NormaliseOptions(face_px=96, jpeg_quality=75)
+    detector = ZeroShotDetector(teacher=object(), calibration=path)
+    assert detector.window_frames == 75 and detector.normalise.face_px == 96
+    # a version-1 file (no window, no normalisation) still loads: whole clips, frames as decoded
+    old = {k: v for k, v in stored.items() if k not in ("window_frames", "normalise")}
+    (tmp_path / "v1.json").write_text(json.dumps({**old, "version": 1}))
+    v1 = ZeroShotCalibration.load(tmp_path / "v1.json")
+    assert v1.window_frames is None and v1.normalise is None and v1.mean_correlations == calibration.mean_correlations
+    rng = np.random.default_rng(6)
+    visual = _sequence(40, rng)
+    verdict = ZeroShotDetector(teacher=object(), calibration=v1).verdict_from_posteriors(
+        "clip.mp4", visual, visual, 25.0, [f"v{i}" for i in range(V)])
+    assert verdict.details["windows"] == 1 and verdict.score == v1.score(zero_shot(visual, visual).mean_correlation)
+    (tmp_path / "v9.json").write_text(json.dumps({**stored, "version": 9}))
+    from avcorr.errors import InputError
+
+    with pytest.raises(InputError, match="version 9"):
+        ZeroShotCalibration.load(tmp_path / "v9.json")
+    (tmp_path / "bad.json").write_text(json.dumps({**stored, "normalise": {"face_px": 96, "colour": 1}}))
+    with pytest.raises(InputError, match="bad zero-shot calibration"):
+        ZeroShotCalibration.load(tmp_path / "bad.json")
+
+
+def test_detect_without_a_model_flag_is_calibrated_zero_shot(tmp_path: Path, monkeypatch, capsys) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from avcorr.cli.main import main
+    from avcorr.forge.synth import SynthOptions, synthesize_dataset
+    from avcorr.media.normalise import NormaliseOptions
+
+    result = synthesize_dataset(tmp_path / "synth", SynthOptions(clips=1, seed=1, size=128, identities=1))
+    assert not result.failures
+    packaged = _calibration(window_frames=20, normalise=NormaliseOptions(face_px=48, jpeg_quality=80)).save(tmp_path / "zs.json")
+    monkeypatch.setattr("avcorr.detect.zero_shot.PACKAGED_CALIBRATION", packaged)
+    assert main(["detect", "--json", "--max-frames", "50", str(result.clips[0].video_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    (entry,) = doc["videos"]
+    assert entry["error"] is None and entry["mode"] == "zero-shot"
+    assert entry["band"] in ("fake", "uncertain", "no evidence of manipulation")
+    assert entry["calibration"] == "hand-made reals" and entry["calibration_clips"] == 20
+    details = entry["details"]
+    assert details["normalise"]["face_px"] == 48 and details["window_frames"] == 20  # prepared and cut as calibrated
+    assert details["windows"] == len(details["window_scores"]) >= 2
+    assert entry["score"] == pytest.approx(np.mean([w["score"] for w in details["window_scores"]]), abs=1e-3)

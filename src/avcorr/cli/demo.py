@@ -2,10 +2,11 @@
 
 synth → split by identity → forge → prepare (phonetic teacher) → train (cpu.yaml, briefly; the run
 stores thresholds calibrated on its validation reals) → evaluate on unseen sources → detect with
-an HTML report → the same videos through the bundled default model (when this install ships one),
-in a second report. Every step is the same subcommand a user would run (printed before it runs),
-so the demo doubles as a tutorial. Each report opens with a note on what its detector is, so that
-a real clip called fake is read as the false alarm it is.
+an HTML report → the same videos through avcorr's shipped default detector (what ``avcorr detect``
+runs without a model flag, when it is installed calibrated), in a second report. Every step is
+the same subcommand a user would run (printed before it runs), so the demo doubles as a
+tutorial. Each report opens with a note on what its detector is, so that a real clip called fake
+is read as the false alarm it is.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import shlex
 from collections import Counter
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import typer
 
@@ -79,12 +80,13 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"\n  note: {note}", err=True)
         step("detect", ["detect", *examples, "--checkpoint", str(run), "--report", str(report), "--note", note])
 
-        from avcorr.detect.bundled import default_model_path
+        from avcorr.detect.bundled import bundled_models
 
-        shipped = default_model_path()
+        # The shipped default (what `avcorr detect` runs without a model flag), when it is installed calibrated.
+        shipped = next((m for m in bundled_models() if m.is_default and m.error is None and m.calibration), None)
         if shipped is None:
-            typer.secho("\n── detect (bundled model): skipped: no bundled model is installed in this avcorr", fg=typer.colors.CYAN,
-                        bold=True, err=True)
+            typer.secho("\n── detect (shipped default): skipped: no bundled model is installed in this avcorr "
+                        "(no calibrated default detector; see `avcorr models`)", fg=typer.colors.CYAN, bold=True, err=True)
         else:
             shipped_note = _shipped_note(shipped)
             typer.echo(f"\n  note: {shipped_note}", err=True)
@@ -97,16 +99,15 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"  trained detector      : {run}/model.safetensors + config.json (with its calibration)")
         typer.echo(f"  test-set scores       : {out / 'test_scores.csv'}")
         typer.echo(f"  HTML report (demo's)  : {report / 'index.html'}")
-        typer.echo(f"  HTML report (bundled) : {report_shipped / 'index.html'}" if shipped is not None else
-                   "  HTML report (bundled) : none (no bundled model is installed)")
+        typer.echo(f"  HTML report (shipped) : {report_shipped / 'index.html'}" if shipped is not None else
+                   "  HTML report (shipped) : none (no bundled model is installed)")
         typer.echo(f"  step times (s)        : {', '.join(f'{k} {v}' for k, v in timings.items())}")
         typer.echo("\nHow to read it: the demo's detector saw a few minutes of training on a handful of synthetic identities,\n"
                    "so its test scores show the pipeline working, not what the method can do: a few test identities make\n"
                    "ROC-AUC swing widely. Its thresholds come from a few real clips, so the real clips it calls fake are\n"
-                   "false alarms (each report's note gives the rate). A detector for real footage is trained on genuine\n"
-                   "videos of many identities: the bundled model (`avcorr models`, docs/model_card.md) is one, and on these\n"
-                   "synthetic faces, which it never saw, its verdicts only check the pipeline.\n"
-                   "The zero-shot teacher needs no training: try `avcorr detect VIDEO --zero-shot`.")
+                   "false alarms (the report's note gives the rate). avcorr's shipped default — what `avcorr detect VIDEO`\n"
+                   "runs without a model flag; `avcorr models`, docs/model_card.md — was calibrated on genuine talking-face\n"
+                   "videos; on these synthetic faces, unlike anything it was calibrated on, its verdicts only check the pipeline.")
 
 
 def _split(manifest: Path, out: Path, seed: int) -> None:
@@ -172,16 +173,17 @@ def _student_note(run: Path, cache: Path, config: str, epochs: int) -> str:
             f"{100 * expected:.0f}% of the time.")
 
 
-def _shipped_note(model: Path) -> str:
-    """What the bundled model is, and why its verdicts on the demo's clips measure nothing."""
-    from avcorr.detect.bundled import CUE_KIND, read_config
+def _shipped_note(model: Any) -> str:
+    """What the shipped default (a :class:`avcorr.detect.bundled.BundledModel` with a calibration)
+    is, and why its verdicts on the demo's clips measure nothing."""
+    from avcorr.detect.bundled import CUE_KIND, ZERO_SHOT_KIND
 
-    config = read_config(model)
-    kind = "a cue detector" if config.get("kind") == CUE_KIND else "a student network"
-    calibration = config.get("calibration") or {}
-    calibrated = (f", with thresholds calibrated on {_calibration_clips(calibration['num_real_clips'], calibration['source'])}"
-                  if calibration.get("num_real_clips") and calibration.get("source") else "")
-    return (f"This is avcorr's bundled default model ({kind}; docs/model_card.md), trained on genuine talking-face "
-            f"videos{calibrated}. avcorr's synthetic cartoon faces are outside its training distribution, so its "
-            "verdicts here are a pipeline check, not a measurement: neither its false-alarm rate nor its recall holds "
-            "on these clips.")
+    what = {ZERO_SHOT_KIND: "the phonetic teacher's lip/speech consistency, no learned weights",
+            CUE_KIND: "a cue detector"}.get(model.kind, "a student network")
+    fitted = "calibrated" if model.kind == ZERO_SHOT_KIND else "trained and calibrated"
+    calibration = model.calibration
+    return (f"This is avcorr's shipped default detector ({model.name}: {what}; docs/model_card.md), {fitted} on "
+            f"genuine talking-face videos: thresholds from "
+            f"{_calibration_clips(calibration['num_real_clips'], calibration['source'])}. avcorr's synthetic cartoon "
+            "faces are outside that distribution, so its verdicts here are a pipeline check, not a measurement: "
+            "neither its false-alarm rate nor its recall holds on these clips.")

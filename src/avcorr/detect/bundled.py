@@ -20,8 +20,6 @@ from typing import Any
 from avcorr.errors import CheckpointError
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
-#: The bundled cue model folder that ``default_model_path`` finds (not detect's default any more).
-DEFAULT_NAME = "default"
 #: The name and kind ``avcorr models`` lists the calibrated zero-shot detector (the default) under.
 ZERO_SHOT_NAME = "zero-shot"
 ZERO_SHOT_KIND = "calibrated consistency"
@@ -108,15 +106,15 @@ def describe(folder: Path) -> BundledModel:
 
 def describe_zero_shot(path: str | Path | None = None) -> BundledModel:
     """The calibrated zero-shot detector as ``avcorr models`` lists it, from its calibration file
-    (default: the packaged one). Without the file it is listed with the reason: detect then runs
-    it uncalibrated, with a warning."""
+    (default: the packaged one). Without the file it is listed uncalibrated (``calibration``
+    None: detect then scores with the teacher's fixed prior and warns); an unreadable file is
+    its ``error``."""
     from avcorr.detect import zero_shot
     from avcorr.errors import AvcorrError
 
     path = Path(path) if path is not None else zero_shot.PACKAGED_CALIBRATION
-    entry = BundledModel(name=ZERO_SHOT_NAME, path=path, kind=ZERO_SHOT_KIND, groups=["zs"])
+    entry = BundledModel(name=ZERO_SHOT_NAME, path=path, kind=ZERO_SHOT_KIND)
     if not path.is_file():
-        entry.error = f"{path}: no zero-shot calibration is installed (detect scores with the uncalibrated prior)"
         return entry
     try:
         calibration = zero_shot.ZeroShotCalibration.load(path)
@@ -140,9 +138,9 @@ def bundled_models(root: str | Path | None = None) -> list[BundledModel]:
     return [describe_zero_shot(), *sorted(found, key=lambda m: m.name)]
 
 
-def default_model_path(root: str | Path | None = None) -> Path | None:
-    """The folder of the bundled cue model named ``default``, or None when this install ships none.
-    It is not what ``avcorr detect`` runs without a model flag (that is the calibrated zero-shot
-    detector); run it with ``detect --checkpoint``."""
-    folder = (Path(root) if root is not None else BUNDLED_DIR) / DEFAULT_NAME
-    return folder if (folder / CONFIG_NAME).is_file() and (folder / "model.safetensors").is_file() else None
+def bundled_cue_model(root: str | Path | None = None) -> Path | None:
+    """The first usable bundled cue model folder (by name), or None when this install ships none
+    (benchmarks time it). Never what ``avcorr detect`` runs without a model flag: run it with
+    ``detect --checkpoint``."""
+    found = [m for m in bundled_models(root) if m.kind == CUE_KIND and m.error is None]
+    return found[0].path if found else None
