@@ -8,12 +8,15 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
+from avcorr.errors import CheckpointError
 
-def resolve_device(device: str = "auto") -> "torch.device":  # noqa: F821 - torch imported lazily
+
+def resolve_device(device: str = "auto") -> "torch.device":  # noqa: F821 (torch is imported when called)
     """``auto`` → CUDA when available, else CPU; any other name as torch spells it (``cpu``, ``cuda:1``)."""
     import torch
 
@@ -57,3 +60,20 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """A JSON file holding an object (a run's or a model's ``config.json``, ``split.json``);
+    :class:`~avcorr.errors.CheckpointError` naming the file when it is missing, not JSON or not an object."""
+    import json
+
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read ({error.strerror or error})") from None
+    except ValueError:
+        raise CheckpointError(f"{path}: not valid JSON") from None
+    if not isinstance(document, dict):
+        raise CheckpointError(f"{path}: not a JSON object")
+    return document

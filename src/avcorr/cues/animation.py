@@ -238,16 +238,7 @@ def background_motion(
         face_t.append(float(diff[t][face].mean()) if face.any() else NAN)
         bg_t.append(float(diff[t][background].mean()) if background.sum() >= MIN_BACKGROUND * h * w else NAN)
     bg_t, face_t = np.array(bg_t), np.array(face_t)
-    with np.errstate(all="ignore"):
-        speed = head_speed_series(boxes[: len(gray)], fps)
-        finite_bg = bg_t[np.isfinite(bg_t)]
-        out.update({
-            "motion_log_ratio": stats.log_ratio(stats.mean(bg_t), stats.mean(face_t), eps=0.05),
-            "bg_motion": stats.mean(bg_t), "face_motion": stats.mean(face_t),
-            "bg_head_corr": stats.correlation(bg_t, speed),
-            "bg_static_fraction": float(np.mean(finite_bg < static_level)) if finite_bg.size else NAN,
-        })
-    return {name: float(out[name]) for name in BACKGROUND_NAMES}
+    return _motion_summary(bg_t, face_t, head_speed_series(boxes[: len(gray)], fps), static_level)
 
 
 @dataclass
@@ -300,15 +291,19 @@ def window_background_motion(series: MotionSeries, start: int, length: int, max_
     if end - start < 3:
         return out
     bg_t, face_t = series.bg[start:end - 1], series.face[start:end - 1]
+    return _motion_summary(bg_t, face_t, head_speed_series(series.boxes[start:end], series.fps), static_level)
+
+
+def _motion_summary(bg_t: np.ndarray, face_t: np.ndarray, speed: np.ndarray, static_level: float) -> dict[str, float]:
+    """The ``bg.*`` features from per-frame-pair background and face motion and the head speed."""
     with np.errstate(all="ignore"):
-        speed = head_speed_series(series.boxes[start:end], series.fps)
         finite_bg = bg_t[np.isfinite(bg_t)]
-        out.update({
+        out = {
             "motion_log_ratio": stats.log_ratio(stats.mean(bg_t), stats.mean(face_t), eps=0.05),
             "bg_motion": stats.mean(bg_t), "face_motion": stats.mean(face_t),
             "bg_head_corr": stats.correlation(bg_t, speed),
             "bg_static_fraction": float(np.mean(finite_bg < static_level)) if finite_bg.size else NAN,
-        })
+        }
     return {name: float(out[name]) for name in BACKGROUND_NAMES}
 
 def _motion_masks(box: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,11 +12,11 @@ or a student run (``avcorr train``). Nothing here runs a model; it only reads fi
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avcorr.runtime import read_json_object
 from avcorr.errors import CheckpointError
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
@@ -63,15 +63,7 @@ class BundledModel:
 
 def read_config(folder: str | Path) -> dict[str, Any]:
     """A model folder's ``config.json`` as a dict; :class:`CheckpointError` when it is missing or bad."""
-    path = Path(folder) / CONFIG_NAME
-    try:
-        document = json.loads(path.read_text())
-    except OSError as error:
-        raise CheckpointError(f"{path}: cannot read ({error.strerror or error})") from None
-    except ValueError:
-        raise CheckpointError(f"{path}: not valid JSON") from None
-    if not isinstance(document, dict):
-        raise CheckpointError(f"{path}: not a JSON object")
+    document = read_json_object(Path(folder) / CONFIG_NAME)
     return document
 
 

@@ -12,11 +12,11 @@ processes a video the same way.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
+from avcorr.runtime import read_json_object
 from avcorr.detect.pipeline import OperatingPoint
 from avcorr.detect.zero_shot import ZeroShotCalibration
 from avcorr.errors import AvcorrError, CheckpointError, InputError
@@ -38,13 +38,7 @@ def checkpoint_calibration(checkpoint: str | Path) -> Calibration | None:
     ``model.safetensors`` path), None when it has none."""
     path = Path(checkpoint)
     config = path / CONFIG_NAME if path.is_dir() else path.parent / CONFIG_NAME
-    try:
-        document = json.loads(config.read_text())
-    except OSError as error:
-        raise CheckpointError(f"{config}: cannot read ({error.strerror or error})") from None
-    except ValueError:
-        raise CheckpointError(f"{config}: not valid JSON") from None
-    data = document.get("calibration") if isinstance(document, dict) else None
+    data = read_json_object(config).get("calibration")
     if data is None:
         return None
     try:

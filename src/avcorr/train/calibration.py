@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from avcorr.runtime import read_json_object
 from avcorr.data.clip_cache import ClipCache
 from avcorr.data.dataset import ClipEntry, list_clips
-from avcorr.errors import CheckpointError
+
 from avcorr.eval.calibration import Calibration, calibrate
 from avcorr.eval.evaluate import load_run, score_clips
 
@@ -27,13 +28,7 @@ SPLIT_NAME = "split.json"  # as avcorr.train.fit writes it
 def calibration_reals(run_dir: str | Path, cache_dir: str | Path) -> tuple[list[ClipEntry], str]:
     """The real clips to calibrate on and which split they come from (``validation`` or
     ``training``): the run's validation reals (``split.json``), else its training reals."""
-    path = Path(run_dir) / SPLIT_NAME
-    try:
-        split = json.loads(path.read_text())
-    except OSError as error:
-        raise CheckpointError(f"{path}: cannot read ({error.strerror or error})") from None
-    except ValueError:
-        raise CheckpointError(f"{path}: not valid JSON") from None
+    split = read_json_object(Path(run_dir) / SPLIT_NAME)
     reals = [e for e in list_clips(ClipCache(cache_dir)) if e.label == 0]
     for key, name in (("val", "validation"), ("train", "training")):
         ids = set(split.get(key) or [])
