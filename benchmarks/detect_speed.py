@@ -9,8 +9,8 @@ unless ``--checkpoint`` is given) and ``cues``, the cue detector of ``--model`` 
 bundled default model; skipped with a note when there is none). The first clip is a warm-up
 (model and face-model loading) and is not counted. Results: benchmarks/results/detect_speed.{json,md}.
 
-    .venv/bin/python benchmarks/detect_speed.py            # 10 real clips + their forgeries: cpu, paper, cues
-    .venv/bin/python benchmarks/detect_speed.py --quick    # 3 real clips, 1 forgery method: cpu, cues
+    .venv/bin/python benchmarks/detect_speed.py            # 10 real clips + their forgeries: zero-shot, cues, cpu, paper
+    .venv/bin/python benchmarks/detect_speed.py --quick    # 3 real clips, 1 forgery method: zero-shot, cues
     .venv/bin/python benchmarks/detect_speed.py --clips 1 --methods "" --configs cues --model DIR --out /tmp/x
 """
 from __future__ import annotations
@@ -70,7 +70,12 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
                model: Path | None = None) -> dict:
     """Time one detector: a student config (``checkpoint`` or untrained weights) or ``cues``
     (the cue model ``model``)."""
-    if name == "cues":
+    if name == "zero-shot":
+        from avcorr.detect.zero_shot import ZeroShotDetector
+
+        checkpoint = "packaged zero-shot calibration"
+        detector = ZeroShotDetector()
+    elif name == "cues":
         from avcorr.detect.cue_detector import CueModeDetector
 
         checkpoint = str(model)
@@ -146,7 +151,8 @@ def markdown(result: dict) -> str:
         f"({result['methods']}). RTF = video seconds / wall seconds (higher is faster; ≥ 1 is real time, goal 3).", "",
         "CPU RTF = video seconds / CPU seconds of the process (all its threads): what one core alone would "
         "deliver, so a lower bound for a quiet 2-core machine that load from other jobs barely moves.", "",
-        "`cues`: the cue detector (default mode; feature groups in the JSON); the others: the student of that config.", "",
+        "`zero-shot`: the default detector (calibrated consistency, canonical resolution, 3-s windows); `cues`: the "
+        "bundled cue detector (feature groups in the JSON); the others: the student of that config.", "",
         "| config | overall RTF | CPU RTF | real | forged | median | slowest clip | video (s) | wall (s) | time share by stage |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -163,18 +169,19 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared clips folder")
     parser.add_argument("--clips", type=int, default=10, help="real clips to use")
     parser.add_argument("--methods", default="audio-swap,lip-rewrite,still-talk", help="forgery methods")
-    parser.add_argument("--configs", default="cpu,paper,cues",
-                        help="detectors to time: student configs (untrained weights) and/or cues (the --model cue detector)")
+    parser.add_argument("--configs", default="zero-shot,cues,cpu,paper",
+                        help="detectors to time: zero-shot (the default detector), cues (the --model cue detector) "
+                        "and/or student configs (untrained weights)")
     parser.add_argument("--checkpoint", default=None, help="time this student run folder instead of the student --configs")
     parser.add_argument("--model", type=Path, default=None,
                         help="cue model folder for the cues entry (default: the first bundled cue model)")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="3 clips, one forgery method, cpu and cues")
+    parser.add_argument("--quick", action="store_true", help="3 clips, one forgery method, zero-shot and cues")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--forged", type=Path, default=None, help="reuse this `avcorr forge` output folder (else forge to a temporary one)")
     args = parser.parse_args()
     if args.quick:
-        args.clips, args.methods, args.configs = 3, "audio-swap", "cpu,cues"
+        args.clips, args.methods, args.configs = 3, "audio-swap", "zero-shot,cues"
     if not (args.data / "catalog.csv").exists():
         print(f"no shared clips at {args.data} (give --data)", file=sys.stderr)
         return 2
@@ -196,7 +203,7 @@ def main() -> int:
         clips = [(p, "real") for p in sources] + forged
         configs = [c.strip() for c in args.configs.split(",") if c.strip()]
         if args.checkpoint:
-            configs = ["checkpoint"] + [c for c in configs if c == "cues"]
+            configs = ["checkpoint"] + [c for c in configs if c in ("cues", "zero-shot")]
         model = cue_model(args.model)
         if "cues" in configs and model is None:
             print("cues: no --model and no bundled cue model: not timed", file=sys.stderr)

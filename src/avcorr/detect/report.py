@@ -110,7 +110,8 @@ def from_verdict(verdict: Any) -> ReportVideo:
     elif not zero_shot:
         meaning = "mean over frames of the probability of fake"
     elif details.get("reference_clips"):
-        meaning = f"share of the {details['reference_clips']} reference real clips whose lips and speech agree better"
+        meaning = (f"mean over {details.get('windows', 1)} window(s) of {details.get('window_frames') or 'all'} frames of the "
+                   f"share of the {details['reference_clips']} reference real clips whose lips and speech agree better")
     else:
         meaning = "uncalibrated prior from the mean lip/speech consistency"
     return ReportVideo(
