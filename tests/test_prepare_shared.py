@@ -25,18 +25,23 @@ def _catalog(shared_data):
 
 
 def _check(record, fps=25.0):
+    """What prepare promises for every clip it keeps (its own thresholds, not this corpus's values)."""
     t = record.num_frames
     a = record.arrays
     assert t >= 25
     assert a["mfcc"].shape == (4 * t, 13) and a["stft"].shape == (4 * t, 321)
-    assert a["face_found"].mean() >= 0.95
+    assert a["face_found"].mean() >= prep.PrepareOptions().min_face_fraction
     size = a["frames"].shape[1]
     lips = a["landmarks"][:, LIPS_OUTER, :2]
-    assert (lips[..., 1] > size / 2).all() and (lips[..., 1] < size).all()  # mouth in the lower half of the crop
-    assert (lips[..., 0] > 0).all() and (lips[..., 0] < size).all()
+    assert np.median(lips[..., 1]) > size / 2  # the mouth sits in the lower half of the crop
+    inside = (lips[..., 0] > 0) & (lips[..., 0] < size) & (lips[..., 1] > 0) & (lips[..., 1] < size)
+    assert inside.mean() >= 0.99, inside.mean()
     extra = record.meta.extra
-    shorter = min(extra["source_video_s"], extra["source_audio_s"])
-    assert abs(t / fps - shorter) <= 1 / fps + 1e-6, (t / fps, extra["source_video_s"], extra["source_audio_s"])
+    if extra.get("truncated"):
+        assert t == prep.PrepareOptions().max_frames
+    else:  # frames before the main face appeared (start_s) are dropped; the rest lasts as long as the media
+        shorter = min(extra["source_video_s"], extra["source_audio_s"])
+        assert abs(extra.get("start_s", 0.0) + t / fps - shorter) <= 1 / fps + 1e-6, (t / fps, extra)
     assert np.isfinite(a["mfcc"]).all() and np.isfinite(a["stft"].astype(np.float32)).all()
 
 
