@@ -87,3 +87,36 @@ def write_media(path: Path, frames: np.ndarray | None, audio: np.ndarray | None,
             for packet in astream.encode(None):
                 out.mux(packet)
     return path
+
+
+class StubTracker:
+    """Stands in for MediaPipe where the batch logic, not tracking, is under test: the whole frame is the face."""
+
+    def __init__(self, options=None, **_):
+        from avcorr.media.face import TrackerOptions
+
+        self.options = options or TrackerOptions()
+        self.reset()
+
+    def reset(self):
+        self.frames = []
+
+    def add(self, frame):
+        import cv2
+
+        self.frames.append(cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (64, 64)))
+
+    def finish(self, path="<frames>"):
+        t = len(self.frames)
+        h = w = 64
+        boxes = np.tile(np.array([0, 0, w, h], np.float32), (t, 1))
+        landmarks = np.zeros((t, 478, 3), np.float32)
+        landmarks[:, :, 0] = w / 2
+        landmarks[:, :, 1] = h * 0.75
+        from avcorr.media.face import FaceTrack
+
+        return FaceTrack(boxes=boxes, found=np.ones(t, bool), landmarks=landmarks, frame_size=(h, w),
+                         regions=np.stack(self.frames), region_boxes=boxes.copy(), span=(0, t))
+
+    def close(self):
+        pass

@@ -20,11 +20,10 @@ from avcorr.detect.zero_shot import ZeroShotCalibration, ZeroShotDetector
 from avcorr.errors import CheckpointError, InputError
 from avcorr.eval.calibration import Calibration, band
 from avcorr.eval.scoring import ModelFrameScores
-from avcorr.media.face import FaceTrack, TrackerOptions
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
 from avcorr.teachers.zero_shot import zero_shot
-from media_fixtures import index_frames, tone, write_media
+from media_fixtures import StubTracker, index_frames, tone, write_media
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "src/avcorr/schemas/detect.schema.json").read_text())
 UNCALIBRATED = "uncalibrated (no calibration in the checkpoint)"
@@ -133,33 +132,6 @@ def test_report_card_shows_the_band_and_its_calibration(tiny_run, tmp_path):
 # ------------------------------------------------------------------------------ the CLI, end to end
 
 
-class _WholeFrameTracker:
-    """Stands in for MediaPipe: the whole frame is the face (tracking is not under test here)."""
-
-    def __init__(self, options=None, **_):
-        self.options = options or TrackerOptions()
-        self.frames: list[np.ndarray] = []
-
-    def reset(self):
-        self.frames = []
-
-    def add(self, frame):
-        import cv2
-
-        self.frames.append(cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (64, 64)))
-
-    def finish(self, path="<frames>"):
-        t = len(self.frames)
-        boxes = np.tile(np.array([0, 0, 64, 64], np.float32), (t, 1))
-        landmarks = np.zeros((t, 478, 3), np.float32)
-        landmarks[:, :, :2] = 32.0
-        return FaceTrack(boxes=boxes, found=np.ones(t, bool), landmarks=landmarks, frame_size=(64, 64),
-                         regions=np.stack(self.frames), region_boxes=boxes.copy(), span=(0, t))
-
-    def close(self):
-        pass
-
-
 def _detect_json(capsys, *args: str) -> tuple[dict, str]:
     from avcorr.cli.main import main
 
@@ -172,7 +144,7 @@ def _detect_json(capsys, *args: str) -> tuple[dict, str]:
 
 
 def test_cli_reports_the_band_a_checkpoint_calibration_puts_a_clip_in(tiny_run, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("avcorr.media.face.FaceTracker", _WholeFrameTracker)
+    monkeypatch.setattr("avcorr.media.face.FaceTracker", StubTracker)
     video = write_media(tmp_path / "clip.mp4", index_frames(25, (64, 64)), tone(1.0))
     plain, err = _detect_json(capsys, "--checkpoint", str(tiny_run), str(video))
     assert "warning" in err and "no calibration" in err
@@ -344,7 +316,7 @@ def test_calibrate_from_videos_lists_failures_and_goes_on(tmp_path, monkeypatch)
             visual = _posteriors(record.num_frames, 3)
             return TeacherOutput(visual.astype(np.float32), visual.astype(np.float32), [f"v{i}" for i in range(15)])
 
-    monkeypatch.setattr("avcorr.media.face.FaceTracker", _WholeFrameTracker)
+    monkeypatch.setattr("avcorr.media.face.FaceTracker", StubTracker)
     folder = tmp_path / "reals"
     folder.mkdir()
     for i in range(2):
