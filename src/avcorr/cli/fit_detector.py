@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
         from avcorr.data.catalog import read_catalog
         from avcorr.errors import ConfigError
         from avcorr.media.normalise import NormaliseOptions
-        from avcorr.train.cue_model import check_groups, corpus_tables, fit_cue_detector
+        from avcorr.cues.corpus import corpus_tables
+        from avcorr.train.cue_model import check_groups, fit_cue_detector
 
         chosen = check_groups(groups.split(","))
         if crop_frames > prepare_frames:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
@@ -123,71 +121,3 @@ def fit_cue_detector(clips: Sequence[CatalogClip], tables: Mapping[str, Mapping[
         "command": command,
     }
     return model
-
-
-def check_prepared(cache_dir: Path, normalise: NormaliseOptions | None) -> None:
-    """A :class:`ConfigError` when the clips of ``cache_dir`` (one is read) were prepared with
-    another canonical resolution than ``normalise`` (an earlier run's work folder)."""
-    from avcorr.data.clip_cache import ClipCache, load_meta
-
-    files = ClipCache(cache_dir).clip_files()
-    if not files:
-        return
-    stored = load_meta(files[0]).extra.get("normalise")
-    wanted = None if normalise is None else normalise.to_dict()
-    keys = ("face_px", "jpeg_quality", "blur_sigma")
-    have = None if stored is None else {k: stored.get(k) for k in keys}
-    want = None if wanted is None else {k: wanted[k] for k in keys}
-    if have != want:
-        raise ConfigError(f"{cache_dir}: its clips were prepared with normalise {have}, not {want}; "
-                          "pass that run's --normalise-face-px or another --work")
-
-
-@dataclass
-class CorpusTables:
-    """A corpus's feature tables and what it took: ``prepare_failures`` / ``feature_failures``
-    are ``clip_id (reason)`` lines; ``reused`` counts tables read back from ``features.json``."""
-
-    tables: dict[str, dict[str, float]]
-    prepare_failures: list[str] = field(default_factory=list)
-    feature_failures: list[str] = field(default_factory=list)
-    reused: int = 0
-
-
-def corpus_tables(clips: Sequence[CatalogClip], work: Path, prepare_frames: int = 150, crop_frames: int = 75,
-                  workers: int = 2, normalise: NormaliseOptions | None = None, progress: Progress | None = None,
-                  log: Callable[[str], None] | None = None) -> CorpusTables:
-    """Feature tables of every clip, through the wild benchmark's work layout under ``work``:
-    ``cache_full/`` (prepared with the phonetic teacher to ``prepare_frames``; clips already there
-    are skipped; brought to ``normalise``'s canonical resolution when given), ``cache/`` (cut to the centre ``crop_frames``; kept crops are reused) and
-    ``features.json`` (tables already there are reused; missing clips are added). So
-    ``work = runs/bench-wild`` reuses what ``avcorr bench wild`` prepared."""
-    from avcorr.cues.classifier import load_rows, save_rows
-    from avcorr.cues.corpus import corpus_features, crop_corpus, prepare_corpus
-    from avcorr.data.clip_cache import ClipCache
-
-    say = log or (lambda message: None)
-    work = Path(work)
-    work.mkdir(parents=True, exist_ok=True)
-    full, cropped, features = work / "cache_full", work / "cache", work / "features.json"
-    say(f"prepare: {len(clips)} clips into {full} (prepared ones are skipped)")
-    prepare_failures = prepare_corpus(list(clips), full, prepare_frames, workers, normalise)
-    check_prepared(full, normalise)
-    say(f"crop: centre {crop_frames} frames into {cropped}")
-    crop_corpus(full, cropped, crop_frames, progress=progress)
-    longer = [r["clip_id"] for r in ClipCache(cropped).read_manifest() if int(r.get("num_frames") or 0) > crop_frames]
-    if longer:
-        raise ConfigError(f"{cropped}: {len(longer)} clip(s) were cut to more than {crop_frames} frames (e.g. "
-                          f"{longer[0]}) by an earlier run; pass that run's --crop-frames or another --work")
-    tables = load_rows(features) if features.exists() else {}
-    reused = sum(1 for clip in clips if clip.clip_id in tables)
-    missing = [clip for clip in clips if clip.clip_id not in tables]
-    feature_failures: list[str] = []
-    if missing:
-        say(f"features: {len(missing)} clip(s) ({reused} reused from {features})")
-        new, feature_failures = corpus_features(missing, cropped, progress=progress)
-        tables.update(new)
-        save_rows(features, tables)
-    wanted = {clip.clip_id for clip in clips}
-    return CorpusTables(tables={k: dict(v) for k, v in tables.items() if k in wanted},
-                        prepare_failures=prepare_failures, feature_failures=feature_failures, reused=reused)

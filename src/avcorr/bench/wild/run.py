@@ -91,54 +91,32 @@ def run_wild(options: WildOptions, log: Callable[[str], None] = print, progress:
     check_folds(folds, list(clips.values()))
     (work / "folds.json").write_text(json.dumps([asdict(f) for f in folds], indent=1) + "\n")
     if not options.report_only:
-        cache = _prepared_cache(options, clips, clock, log, progress)
-        tables = _feature_tables(options, clips, cache, clock, log, progress)
+        cache, tables = _corpus(options, clips, clock, log, progress)
         _run_all(options, clips, folds, cache, tables, clock, log)
     return _report(options, clips, folds, clock, log)
 
 
-def _stage(clock: StageClock, name: str, log: Callable[[str], None]) -> tuple[bool, float]:
-    done = clock.done(name)
-    if not done:
-        log(f"wild: {name} …")
-    return done, time.perf_counter()
+def _corpus(options: WildOptions, clips: dict[str, CatalogClip], clock: StageClock, log: Callable[[str], None],
+            progress: Progress | None) -> tuple[Path, dict[str, dict[str, float]]]:
+    """Stages 2–4 through :func:`avcorr.cues.corpus.corpus_tables` (the layout ``fit-detector`` shares):
+    prepare once, cut to fixed length, feature tables; each reuses what an earlier run made, and
+    refuses a work folder prepared or cut differently."""
+    from avcorr.cues.corpus import FEATURE_GROUPS, corpus_tables
+    from avcorr.media.normalise import NormaliseOptions
+    from avcorr.runtime import StageTimer
 
-
-def _prepared_cache(options: WildOptions, clips: dict[str, CatalogClip], clock: StageClock,
-                    log: Callable[[str], None], progress: Progress | None) -> Path:
-    """Stages 2–3: the phonetic-teacher cache of every clip, then its fixed-length crop."""
-    from avcorr.cues.corpus import crop_corpus, prepare_corpus
-
-    full, cropped = options.work_dir / "cache_full", options.work_dir / "cache"
-    done, started = _stage(clock, "prepare", log)
-    if not done:
-        from avcorr.media.normalise import NormaliseOptions
-
-        normalise = (NormaliseOptions(face_px=options.normalise_face_px, jpeg_quality=options.normalise_jpeg_quality)
-                     if options.normalise_face_px else None)
-        failed = prepare_corpus(list(clips.values()), full, options.prepare_frames, options.workers, normalise)
-        clock.record("prepare", time.perf_counter() - started, clips=len(clips), failures=failed)
-    done, started = _stage(clock, "crop", log)
-    if not done:
-        crop_corpus(full, cropped, options.crop_frames, progress=progress)
-        clock.record("crop", time.perf_counter() - started, frames=options.crop_frames)
-    return cropped
-
-
-def _feature_tables(options: WildOptions, clips: dict[str, CatalogClip], cache: Path, clock: StageClock,
-                    log: Callable[[str], None], progress: Progress | None) -> dict[str, dict[str, float]]:
-    """Stage 4: one table of named features per clip (see :func:`avcorr.cues.corpus.corpus_features`)."""
-    from avcorr.cues.classifier import load_rows, save_rows
-    from avcorr.cues.corpus import FEATURE_GROUPS, corpus_features
-
-    path = options.work_dir / "features.json"
-    done, started = _stage(clock, "features", log)
-    if done and path.exists():
-        return load_rows(path)
-    tables, failures = corpus_features(list(clips.values()), cache, progress=progress)
-    save_rows(path, tables)
-    clock.record("features", time.perf_counter() - started, failures=failures, groups=list(FEATURE_GROUPS))
-    return tables
+    normalise = (NormaliseOptions(face_px=options.normalise_face_px, jpeg_quality=options.normalise_jpeg_quality)
+                 if options.normalise_face_px else None)
+    timer = StageTimer()
+    made = corpus_tables(list(clips.values()), options.work_dir, prepare_frames=options.prepare_frames,
+                         crop_frames=options.crop_frames, workers=options.workers, normalise=normalise,
+                         progress=progress, log=lambda message: log(f"wild: {message}"), timer=timer)
+    info = {"prepare": {"clips": len(clips), "failures": made.prepare_failures},
+            "crop": {"frames": options.crop_frames},
+            "features": {"failures": made.feature_failures, "groups": list(FEATURE_GROUPS), "reused": made.reused}}
+    for stage, seconds in timer.seconds.items():
+        clock.record(stage, seconds, **info.get(stage, {}))
+    return options.work_dir / "cache", made.tables
 
 
 def _run_all(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence[Fold], cache: Path,
