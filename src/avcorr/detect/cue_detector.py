@@ -153,13 +153,6 @@ class CueModeDetector:
 
             # as zero-shot mode: never trust a file name for a transcript
             self._teacher = PhoneticTeacher(use_transcripts=False)
-        if self._teacher is not None:
-            from avcorr.teachers.phonetic.audio import PhoneRecognizer
-
-            # pocketsphinx's live cepstral mean carries over from one utterance to the next, so a
-            # reused recognizer hears a video differently after another one: a fresh one per video
-            # (~0.2 s) makes a verdict depend on that video alone
-            self._teacher.recognizer = PhoneRecognizer(phone_lm_weight=self._teacher.recognizer.phone_lm_weight)
         # as avcorr.cues.corpus.prepare_corpus prepares a training clip (mouth crops for the traces)
         options = PrepareOptions(max_frames=self.max_frames, store_stft=False, normalise=self.normalise)
         return prepare_clip(path, audio_path, options, teacher=self._teacher, tracker=self._tracker)
