@@ -1,0 +1,1 @@
+"""avcorr for verifiers: a local web page and JSON API over the detectors, with a SQLite store."""
