@@ -76,15 +76,15 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
         checkpoint = "packaged zero-shot calibration"
         detector = ZeroShotDetector()
     elif name == "cues":
-        from avcorr.detect.cue_detector import CueModeDetector
+        from avcorr.detect.cue_detector import CueDetector
 
         checkpoint = str(model)
-        detector = CueModeDetector(model)
+        detector = CueDetector(model)
     else:
         import torch
 
         from avcorr.config import load_experiment_config
-        from avcorr.detect.model_detector import ModelModeDetector
+        from avcorr.detect.model_detector import StudentDetector
         from avcorr.models.checkpoint import save_detector
         from avcorr.models.detector import build_detector
 
@@ -93,7 +93,7 @@ def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]],
             torch.manual_seed(0)
             checkpoint = str(workdir / f"run_{name}")
             save_detector(checkpoint, build_detector(config.model).eval(), config)
-        detector = ModelModeDetector(checkpoint)
+        detector = StudentDetector(checkpoint)
     detector.detect(clips[0][0])  # warm-up: loads the face models and the network
     rows = []
     for path, kind in clips:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from avcorr.detect.report import ReportVideo, collect_evidence
+from avcorr.detect.evidence import collect_evidence
+from avcorr.detect.report import ReportVideo
 from avcorr.detect.segments import SegmentOptions, find_segments
 
 FPS = 25.0

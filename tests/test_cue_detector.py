@@ -20,7 +20,7 @@ from avcorr.data.cache_views import centre_window, crop_record
 from avcorr.data.catalog import read_catalog
 from avcorr.data.clip_cache import ClipCache, ClipMeta, ClipRecord, load_clip
 from avcorr.detect import bundled
-from avcorr.detect.cue_detector import CueModeDetector, window_features
+from avcorr.detect.cue_detector import CueDetector, window_features
 from avcorr.detect.windows import frame_scores, window_starts
 from avcorr.detect.zero_shot import ZeroShotCalibration
 from avcorr.errors import ConfigError
@@ -67,7 +67,7 @@ def video(corpus: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def verdicts(fitted, video):
-    detector = CueModeDetector(fitted[0], evidence_frames=2)
+    detector = CueDetector(fitted[0], evidence_frames=2)
     try:
         return detector.detect(video), detector.detect(video)
     finally:
@@ -236,7 +236,7 @@ def test_detect_is_deterministic_and_reports_windows_and_drivers(verdicts, fitte
     point = first.operating_point
     assert point.calibrated and point.false_alarm_rate == 0.05 and first.verdict == point.band(first.score)
     assert details["teacher"] == "phonetic" and "mean_correlation" in details
-    assert CueModeDetector(fitted[0]).normalise.face_px == 96  # videos prepared as the training clips were
+    assert CueDetector(fitted[0]).normalise.face_px == 96  # videos prepared as the training clips were
 
 
 def test_report_and_table_show_what_drove_the_score(verdicts, capsys):

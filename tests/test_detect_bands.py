@@ -13,8 +13,8 @@ import torch
 from avcorr.config import load_experiment_config
 from avcorr.detect.calibrate import (CalibrationFailure, checkpoint_calibration, fit_zero_shot_from_videos,
                                      reference_clips)
-from avcorr.detect.model_detector import ModelModeDetector
-from avcorr.detect.pipeline import FAKE, NO_EVIDENCE, UNCERTAIN, OperatingPoint, VideoVerdict, report_json
+from avcorr.detect.model_detector import StudentDetector
+from avcorr.detect.verdict import FAKE, NO_EVIDENCE, UNCERTAIN, OperatingPoint, VideoVerdict, report_json
 from avcorr.detect.report import from_verdict, render_report
 from avcorr.detect.zero_shot import ZeroShotCalibration, ZeroShotDetector
 from avcorr.errors import CheckpointError, InputError
@@ -82,7 +82,7 @@ def test_checkpoint_calibration_gives_the_three_bands_in_the_json(tiny_run, tmp_
     run = _with_calibration(tiny_run, tmp_path / "calibrated", _calibration(0.6, 0.3))
     assert checkpoint_calibration(run) == _calibration(0.6, 0.3)
     assert checkpoint_calibration(run / "model.safetensors") == _calibration(0.6, 0.3)
-    detector = ModelModeDetector(run)
+    detector = StudentDetector(run)
     assert detector.warning is None and detector.threshold == 0.6
     verdicts = [detector.verdict_from_scores(f"{name}.mp4", _frame_scores(score), 25.0)
                 for name, score in (("high", 0.7), ("middle", 0.45), ("low", 0.1))]
@@ -97,13 +97,13 @@ def test_checkpoint_calibration_gives_the_three_bands_in_the_json(tiny_run, tmp_
     assert middle["calibration_clips"] == 40 and middle["score"] == pytest.approx(0.45)
     assert broken["band"] is None and broken["threshold"] is None and broken["calibration"] is None
     # --threshold wins over the stored calibration and disables the uncertain band
-    user = ModelModeDetector(run, threshold=0.4).verdict_from_scores("middle.mp4", _frame_scores(0.45), 25.0).to_dict()
+    user = StudentDetector(run, threshold=0.4).verdict_from_scores("middle.mp4", _frame_scores(0.45), 25.0).to_dict()
     assert (user["band"], user["threshold"], user["uncertain_threshold"], user["false_alarm_rate"], user["calibration"]) == \
         (FAKE, 0.4, None, None, "user threshold")
 
 
 def test_a_checkpoint_without_calibration_is_uncalibrated_at_one_half(tiny_run, tmp_path):
-    detector = ModelModeDetector(tiny_run)
+    detector = StudentDetector(tiny_run)
     assert "no calibration" in detector.warning and "\n" not in detector.warning
     verdict = detector.verdict_from_scores("x.mp4", _frame_scores(0.45), 25.0).to_dict()
     assert (verdict["band"], verdict["threshold"], verdict["false_alarm_rate"], verdict["calibration"]) == \
@@ -113,19 +113,19 @@ def test_a_checkpoint_without_calibration_is_uncalibrated_at_one_half(tiny_run, 
     document["calibration"] = {"fake_threshold": 0.5}
     (bad / "config.json").write_text(json.dumps(document))
     with pytest.raises(CheckpointError, match="calibration lacks"):
-        ModelModeDetector(bad)
+        StudentDetector(bad)
 
 
 def test_report_card_shows_the_band_and_its_calibration(tiny_run, tmp_path):
     run = _with_calibration(tiny_run, tmp_path / "calibrated", _calibration(0.6, 0.3))
-    detector = ModelModeDetector(run)
+    detector = StudentDetector(run)
     middle = from_verdict(detector.verdict_from_scores("middle.mp4", _frame_scores(0.45), 25.0))
     assert middle.verdict == UNCERTAIN and middle.uncertain_threshold == 0.3
     page = render_report([middle, from_verdict(detector.verdict_from_scores("low.mp4", _frame_scores(0.1), 25.0))])
     assert 'class="card uncertain"' in page and 'class="card real"' in page and "UNCERTAIN" in page
     assert "threshold 0.6, calibrated for 5% false alarms on 40 real clips (training-side reals)" in page
     assert "NO EVIDENCE OF MANIPULATION" in page
-    uncalibrated = render_report([from_verdict(ModelModeDetector(tiny_run).verdict_from_scores("x.mp4", _frame_scores(0.7), 25.0))])
+    uncalibrated = render_report([from_verdict(StudentDetector(tiny_run).verdict_from_scores("x.mp4", _frame_scores(0.7), 25.0))])
     assert f"threshold 0.5 ({UNCALIBRATED}; its false-alarm rate is unknown)" in uncalibrated
 
 

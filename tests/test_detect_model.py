@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from avcorr.config import load_experiment_config
-from avcorr.detect.pipeline import VideoVerdict, report_json
-from avcorr.detect.model_detector import ModelModeDetector
+from avcorr.detect.verdict import VideoVerdict, report_json
+from avcorr.detect.model_detector import StudentDetector
 from avcorr.detect.report import from_verdict, write_report
 from avcorr.eval.scoring import ModelFrameScores
 from avcorr.models.checkpoint import save_detector
@@ -35,7 +35,7 @@ def scores_with_window(num_frames: int = 100, window: tuple[int, int] = (40, 70)
 
 
 def test_verdict_from_scores(tiny_run):
-    detector = ModelModeDetector(tiny_run, threshold=0.4)
+    detector = StudentDetector(tiny_run, threshold=0.4)
     verdict = detector.verdict_from_scores("clip.mp4", scores_with_window(), fps=25.0)
     assert verdict.mode == "model" and verdict.score == pytest.approx((70 * 0.2 + 30 * 0.9) / 100)
     assert verdict.verdict == "fake"  # 0.41 >= 0.4
@@ -48,13 +48,13 @@ def test_verdict_from_scores(tiny_run):
     assert video["segments"][0]["start_s"] == pytest.approx(1.6) and video["segments"][0]["end_s"] == pytest.approx(2.8)
     assert "evidence" not in video
     assert video["band"] == "fake" and video["threshold"] == 0.4 and video["calibration"] == "user threshold"
-    lenient = ModelModeDetector(tiny_run, threshold=0.5).verdict_from_scores("clip.mp4", scores_with_window(), 25.0)
+    lenient = StudentDetector(tiny_run, threshold=0.5).verdict_from_scores("clip.mp4", scores_with_window(), 25.0)
     # a local window does not flip the mean
     assert lenient.verdict == "no evidence of manipulation" and len(lenient.segments) == 1
 
 
 def test_report_view_of_verdicts(tiny_run, tmp_path):
-    verdict = ModelModeDetector(tiny_run).verdict_from_scores("a <b>.mp4", scores_with_window(), fps=25.0)
+    verdict = StudentDetector(tiny_run).verdict_from_scores("a <b>.mp4", scores_with_window(), fps=25.0)
     view = from_verdict(verdict)
     assert view.verdict == verdict.verdict and view.threshold == 0.5 and view.mode == "model"
     np.testing.assert_allclose(view.fake_probability[40:70], 0.9, atol=1e-4)

@@ -6,7 +6,8 @@ import re
 import cv2
 import numpy as np
 
-from avcorr.detect.report import curves_png, pick_suspicious_frames, png_data_uri, render_report, write_report
+from avcorr.detect.evidence import pick_suspicious_frames
+from avcorr.detect.report import curves_png, png_data_uri, render_report, write_report
 from report_fixtures import clean_video, failed_video, forged_video
 
 
@@ -67,7 +68,8 @@ def test_render_empty_batch():
 
 
 def test_scenes_come_from_the_video_with_the_face_boxed(tmp_path):
-    from avcorr.detect.report import FrameEvidence, add_scenes, jpeg_data_uri
+    from avcorr.detect.evidence import FrameEvidence, add_scenes
+    from avcorr.detect.report import jpeg_data_uri
     from avcorr.media.encode import write_video
 
     frames = np.zeros((20, 64, 96, 3), np.uint8)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avcorr.detect.pipeline import NO_EVIDENCE, SCHEMA_VERSION, VideoVerdict, report_json
+from avcorr.detect.verdict import NO_EVIDENCE, SCHEMA_VERSION, VideoVerdict, report_json
 from avcorr.detect.zero_shot import ZeroShotDetector
 from avcorr.teachers.zero_shot import ZeroShotOptions, fake_probability, match_probability, offset_pair, zero_shot
 

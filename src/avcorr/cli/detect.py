@@ -8,14 +8,20 @@ from typing import Optional
 
 import typer
 
-from avcorr.cli.common import print_json
+from avcorr.cli.common import print_json, progress
+from avcorr.detect import detect_videos, load
+from avcorr.detect.batch import write_batch_report
+from avcorr.detect.registry import resolve
+from avcorr.detect.verdict import VideoVerdict, report_json
+from avcorr.errors import ConfigError
+from avcorr.media.decode import find_videos
 
 
 def register(app: typer.Typer) -> None:
     @app.command("detect")
     def detect(
         paths: list[Path] = typer.Argument(..., help="Videos to judge, and folders to search for videos."),
-        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A model folder (model.safetensors + config.json): a student run (model mode) or a cue model from `avcorr fit-detector` (cues mode). Default: the calibrated zero-shot detector (`avcorr models`)."),
+        checkpoint: Optional[str] = typer.Option(None, "--detector", "--checkpoint", help="A detector: a name from `avcorr models` or a path (a model folder with config.json: a student run, a cue model from `avcorr fit-detector`, ...). Default: the shipped default (`avcorr models`)."),
         zero_shot: bool = typer.Option(False, "--zero-shot", help="The default, said explicitly: no trained detector, lip/speech content consistency with the phonetic teacher, calibrated on real clips."),
         audio: Optional[Path] = typer.Option(None, "--audio", help="Judge the (single) video against this audio file instead of its own track."),
         threshold: Optional[float] = typer.Option(None, help="Your own fake threshold instead of the calibrated bands (no \"uncertain\" band)."),
@@ -30,45 +36,28 @@ def register(app: typer.Typer) -> None:
         note: Optional[str] = typer.Option(None, "--note", help="A paragraph shown at the top of the --report page (e.g. what the detector is and how to read it)."),
     ) -> None:
         """Judge each video: a score and its band (fake, uncertain, no evidence of manipulation). Failing files are listed, the rest go on."""
-        from avcorr.cli.common import progress
-        from avcorr.errors import ConfigError
-        from avcorr.detect.pipeline import VideoVerdict, detect_videos, report_json
-
         if zero_shot and checkpoint is not None:
-            raise ConfigError("choose one detector: --checkpoint DIR (a trained model) or --zero-shot (no trained model needed)")
-        # no model flag: the calibrated zero-shot detector (docs/detect.md: it generalises best to unseen generators)
+            raise ConfigError("choose one detector: --detector NAME|PATH or --zero-shot (the default)")
         if audio is not None and len(paths) != 1:
             raise ConfigError("--audio pairs with exactly one video")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ConfigError("--threshold must lie in [0, 1]")
-        if checkpoint is not None and (calibration is not None or max_offset is not None or lip_model is not None):
-            raise ConfigError("--calibration, --max-offset and --lip-model go with --zero-shot")
-        evidence = 4 if report is not None else 0
-        from avcorr.detect.bundled import CUE_KIND, model_kind
-
-        if checkpoint is not None and model_kind(checkpoint) == CUE_KIND:
-            from avcorr.detect.cue_detector import CueModeDetector
-
-            if teacher != "none":
-                raise ConfigError("--teacher goes with a student checkpoint; a cue model runs the teacher it was fitted with")
-            detector = CueModeDetector(checkpoint, threshold=threshold, max_frames=max_frames, evidence_frames=evidence)
-        elif checkpoint is not None:
-            from avcorr.prepare.pipeline import load_teacher
-            from avcorr.detect.model_detector import ModelModeDetector
-
-            detector = ModelModeDetector(checkpoint, threshold=threshold, device=device, teacher=load_teacher(teacher),
-                                         max_frames=max_frames, evidence_frames=evidence)
-        else:
-            from avcorr.detect.zero_shot import PACKAGED, ZeroShotDetector
-            from avcorr.teachers.phonetic.teacher import PhoneticTeacher
-            from avcorr.teachers.zero_shot import ZeroShotOptions
-
-            detector = ZeroShotDetector(
-                teacher=PhoneticTeacher(model_path=lip_model, use_transcripts=False),
-                options=None if max_offset is None else ZeroShotOptions(max_offset=max_offset),
-                max_frames=max_frames, evidence_frames=evidence,
-                calibration=calibration if calibration is not None else PACKAGED, threshold=threshold,
-            )
+        if max_frames < 2:
+            raise ConfigError(f"--max-frames must be at least 2, got {max_frames}")
+        options: dict = {"threshold": threshold, "max_frames": max_frames,
+                         "evidence_frames": 4 if report is not None else 0}
+        kind, _ = resolve(checkpoint)
+        if kind.kind == "zero-shot":
+            options.update(max_offset=max_offset, lip_model=lip_model)
+            if calibration is not None:
+                options["calibration"] = calibration
+        elif calibration is not None or max_offset is not None or lip_model is not None:
+            raise ConfigError("--calibration, --max-offset and --lip-model go with the zero-shot detector")
+        if kind.kind == "model":
+            options.update(device=device, teacher=teacher)
+        elif teacher != "none":
+            raise ConfigError("--teacher goes with a student checkpoint; other detectors run the teacher they were fitted with")
+        detector = load(checkpoint, **options)
         if detector.warning:
             typer.echo(f"avcorr: warning: {detector.warning}", err=True)
         videos, empty = video_files(paths)
@@ -76,21 +65,10 @@ def register(app: typer.Typer) -> None:
             verdicts = detect_videos(progress(videos, "detect", enabled=not as_json), detector,
                                      audio_paths=[audio] if audio is not None else None)
         finally:
-            if hasattr(detector, "close"):
-                detector.close()  # cue mode's background-decode thread
+            detector.close()
         verdicts += [VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty]
         if report is not None:
-            from avcorr.detect.report import add_scenes, from_verdict, write_report
-
-            for verdict in verdicts:
-                if verdict.evidence:
-                    add_scenes(verdict.evidence, verdict.path, verdict.fps or 25.0, verdict.details.get("start_s") or 0.0)
-
-            point = detector.operating_point
-            settings = {"mode": detector.mode, "threshold": f"{point.fake_threshold:.3g}", "calibration": point.source}
-            if checkpoint is not None:
-                settings["checkpoint"] = str(checkpoint)
-            page = write_report([from_verdict(v) for v in verdicts], report, settings=settings, note=note)
+            page = write_batch_report(verdicts, detector, report, name=checkpoint, note=note)
             typer.echo(f"report: {page}", err=True)
         if as_json:
             print_json(report_json(verdicts))
@@ -103,8 +81,6 @@ def register(app: typer.Typer) -> None:
 def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Files as given (a missing or bad one fails later, with its reason) and the video files
     found under folders (recursively, sorted); also the folders that held none."""
-    from avcorr.media.decode import find_videos
-
     files, empty = [], []
     for path in paths:
         if path.is_dir():

@@ -22,6 +22,9 @@ from avcorr.errors import CheckpointError
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
 #: The name and kind ``avcorr models`` lists the calibrated zero-shot detector (the default) under.
 ZERO_SHOT_NAME = "zero-shot"
+#: What ``avcorr detect`` and ``avcorr.detect.load()`` run without a model: chosen by the wild
+#: benchmark's rule (docs/model_card.md).
+DEFAULT_DETECTOR = ZERO_SHOT_NAME
 ZERO_SHOT_KIND = "calibrated consistency"
 CUE_KIND = "feature_logistic"  # avcorr.cues.classifier.KIND
 STUDENT_KIND = "student"
@@ -51,8 +54,8 @@ class BundledModel:
 
     @property
     def is_default(self) -> bool:
-        """What ``avcorr detect`` runs without a model flag: the calibrated zero-shot detector."""
-        return self.kind == ZERO_SHOT_KIND
+        """What ``avcorr detect`` runs without a model flag (:data:`DEFAULT_DETECTOR`)."""
+        return self.name == DEFAULT_DETECTOR
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "default": self.is_default, "path": str(self.path), "kind": self.kind,

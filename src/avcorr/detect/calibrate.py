@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from avcorr.runtime import read_json_object
-from avcorr.detect.pipeline import OperatingPoint
+from avcorr.detect.verdict import OperatingPoint
 from avcorr.detect.zero_shot import ZeroShotCalibration
 from avcorr.errors import AvcorrError, CheckpointError, InputError
 from avcorr.eval.calibration import Calibration

@@ -27,17 +27,23 @@ from typing import Any, Sequence
 import numpy as np
 
 from avcorr.cues import animation
-from avcorr.cues.classifier import FeatureClassifier
+from avcorr.cues.classifier import KIND, FeatureClassifier
 from avcorr.cues.corpus import BACKGROUND, CONSISTENCY, CONTAINER
 from avcorr.cues.features import CUE_GROUPS, clip_cue_features
 from avcorr.data.cache_views import crop_record
 from avcorr.data.clip_cache import ClipRecord
+from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
 from avcorr.detect.calibrate import NO_CHECKPOINT_CALIBRATION
-from avcorr.detect.pipeline import FrameScore, OperatingPoint, VideoVerdict
+from avcorr.detect.verdict import FrameScore, OperatingPoint, VideoVerdict
+from avcorr.detect.registry import register_detector
 from avcorr.detect.segments import SegmentOptions, find_segments
 from avcorr.detect.windows import frame_scores, window_starts
-from avcorr.errors import AvcorrError, CheckpointError
+from avcorr.errors import AvcorrError, CheckpointError, ConfigError
 from avcorr.eval.calibration import Calibration
+from avcorr.media.normalise import NormaliseOptions
+from avcorr.prepare.pipeline import PreparedClip, PrepareOptions
+from avcorr.teachers.phonetic.teacher import PhoneticTeacher
+from avcorr.teachers.zero_shot import zero_shot
 
 MODE = "cues"
 #: Frames of background motion per window, as :func:`clip_cue_features` (``bg_max_frames``) measures it.
@@ -54,8 +60,6 @@ def window_features(record: ClipRecord, start: int, length: int, groups: Sequenc
     (:func:`avcorr.data.cache_views.crop_record`), container features left out. Background
     motion comes from ``motion`` (the record's per-frame series) when given, else from decoding
     ``video_path``; without either it stays NaN."""
-    from avcorr.teachers.zero_shot import zero_shot
-
     window = crop_record(record, length, start=start)
     cue_groups = [g for g in CUE_GROUPS if g in groups]
     table: dict[str, float] = {}
@@ -80,21 +84,23 @@ def _decode_gray(path: str | Path, count: int, fps: float) -> tuple[np.ndarray, 
     return animation.small_gray_frames(path, 0.0, count, fps, BG_HEIGHT)
 
 
-class CueModeDetector:
-    """``detect`` with a cue model folder (``config.json`` kind ``feature_logistic``).
+@register_detector
+class CueDetector(Detector):
+    """A cue model folder (``config.json`` kind ``feature_logistic``, from ``avcorr fit-detector``).
 
     ``threshold``: the user's own fake threshold (no uncertain band); None: the model's stored
-    calibration, else uncalibrated at 0.5 (and :attr:`warning` says so). ``max_frames``: analyse
-    at most this many frames per video (None: all). ``evidence_frames``: keep the face and mouth
-    crops of this many most suspicious frames for the HTML report. ``top_features``: how many
-    feature contributions of the most suspicious window the verdict lists.
+    calibration, else uncalibrated at 0.5 (and :attr:`warning` says so). ``top_features``: how many
+    feature contributions of the most suspicious window the verdict lists. ``max_frames`` and
+    ``evidence_frames``: as every :class:`~avcorr.detect.base.Detector`.
     """
 
-    mode = MODE
+    kind = MODE
+    config_kinds = (KIND,)
 
-    def __init__(self, model_dir: str | Path, threshold: float | None = None, max_frames: int | None = 1500,
-                 evidence_frames: int = 0, segment_options: SegmentOptions | None = None,
-                 top_features: int = 5) -> None:
+    def __init__(self, model_dir: str | Path, threshold: float | None = None,
+                 max_frames: int | None = DEFAULT_MAX_FRAMES, evidence_frames: int = 0,
+                 segment_options: SegmentOptions | None = None, top_features: int = 5) -> None:
+        super().__init__(max_frames=max_frames, evidence_frames=evidence_frames)
         self.model_dir = str(model_dir)
         self.classifier = FeatureClassifier.load(model_dir)
         info = self.classifier.info
@@ -103,8 +109,6 @@ class CueModeDetector:
             raise CheckpointError(f"{model_dir}: the model uses container (file metadata) features, which a detector "
                                   "never uses; refit it with `avcorr fit-detector` without the container group")
         self.crop_frames = int(info.get("crop_frames") or 75)
-        from avcorr.media.normalise import NormaliseOptions
-
         try:  # the canonical resolution the training clips were prepared at
             self.normalise = NormaliseOptions.from_dict(info.get("normalise"))
         except (AvcorrError, TypeError, ValueError) as error:
@@ -117,15 +121,16 @@ class CueModeDetector:
             f"{self.operating_point.fake_threshold:g}, whose false-alarm rate is unknown")
         self.threshold = self.operating_point.fake_threshold
         self.segment_options = segment_options or SegmentOptions.for_threshold(self.threshold)
-        self.max_frames = max_frames
-        self.evidence_frames = evidence_frames
         self.top_features = top_features
-        self._tracker: Any = None
         self._teacher: Any = None
         self._pool: ThreadPoolExecutor | None = None
-        from avcorr.prepare.pipeline import PrepareOptions
-
         self._fps = float(PrepareOptions().fps)
+
+    @classmethod
+    def from_path(cls, path: str | Path, **options: Any) -> "CueDetector":
+        if options.pop("teacher", None) not in (None, "none"):
+            raise ConfigError("--teacher goes with a student checkpoint; a cue model runs the teacher it was fitted with")
+        return cls(path, **options)
 
     def _operating_point(self, threshold: float | None) -> OperatingPoint:
         if threshold is not None:
@@ -142,20 +147,27 @@ class CueModeDetector:
     def uses_background(self) -> bool:
         return BACKGROUND in self.groups
 
-    def _prepare(self, path: str | Path, audio_path: str | Path | None):  # -> PreparedClip
-        from avcorr.media.face import FaceTracker
-        from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
+    def prepare_options(self) -> PrepareOptions:
+        # as avcorr.cues.corpus.prepare_corpus prepares a training clip (mouth crops for the traces)
+        return PrepareOptions(max_frames=self.max_frames, store_stft=False, normalise=self.normalise)
 
-        if self._tracker is None:
-            self._tracker = FaceTracker()
+    def prepare_teacher(self) -> Any:
         if self.teacher_name == "phonetic" and self._teacher is None:
-            from avcorr.teachers.phonetic.teacher import PhoneticTeacher
-
             # as zero-shot mode: never trust a file name for a transcript
             self._teacher = PhoneticTeacher(use_transcripts=False)
-        # as avcorr.cues.corpus.prepare_corpus prepares a training clip (mouth crops for the traces)
-        options = PrepareOptions(max_frames=self.max_frames, store_stft=False, normalise=self.normalise)
-        return prepare_clip(path, audio_path, options, teacher=self._teacher, tracker=self._tracker)
+        return self._teacher
+
+    def begin(self, path: str | Path) -> Future | None:
+        """Background motion's gray decode, in a thread beside prepare (PyAV and MediaPipe release the GIL)."""
+        if not self.uses_background or self.max_frames is None:
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="bg-decode")
+        return self._pool.submit(_decode_gray, path, self.max_frames, self._fps)
+
+    def cancel(self, handle: Any) -> None:
+        if handle is not None:
+            handle.cancel()
 
     def _motion(self, path: str | Path, record: ClipRecord, gray: Future | None) -> animation.MotionSeries:
         fps = float(record.meta.fps or 25.0)
@@ -167,23 +179,12 @@ class CueModeDetector:
             frames, source_height = animation.small_gray_frames(path, start / fps, record.num_frames, fps, BG_HEIGHT)
         return animation.motion_series(frames, source_height, np.asarray(record.arrays["face_boxes"]), fps)
 
-    def detect(self, path: str | Path, audio_path: str | Path | None = None) -> VideoVerdict:
-        gray: Future | None = None
-        if self.uses_background and self.max_frames is not None:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="bg-decode")
-            gray = self._pool.submit(_decode_gray, path, self.max_frames, self._fps)
-        try:
-            prepared = self._prepare(path, audio_path)
-        except BaseException:
-            if gray is not None:
-                gray.cancel()
-            raise
+    def score(self, path: str | Path, prepared: PreparedClip, audio_path: str | Path | None,
+              handle: Any = None) -> VideoVerdict:
         record = prepared.record
-        fps = float(record.meta.fps or 25.0)
-        timings = dict(prepared.timings)
+        timings: dict[str, float] = {}
         started = time.perf_counter()
-        motion = self._motion(path, record, gray) if self.uses_background else None
+        motion = self._motion(path, record, handle) if self.uses_background else None
         timings["background_motion"] = time.perf_counter() - started
         started = time.perf_counter()
         starts = window_starts(record.num_frames, self.crop_frames)
@@ -192,18 +193,9 @@ class CueModeDetector:
         timings["cues"] = time.perf_counter() - started
         scores = self.classifier.score(rows)
         verdict = self.verdict_from_windows(path, record, starts, length, rows, scores, audio_path)
-        extra = record.meta.extra
-        verdict.details.update({
-            "face_found_fraction": extra.get("face_found_fraction"), "start_s": extra.get("start_s", 0.0),
-            "truncated": extra.get("truncated", False),
-            "timings_s": {k: round(v, 3) for k, v in timings.items() if v > 0},
-            **({"teacher": self.teacher_name, **(extra.get("teacher_info") or {})} if self.teacher_name else {}),
-        })
-        if self.evidence_frames:
-            from avcorr.detect.report import collect_evidence
-
-            fake = np.array([f.fake_probability for f in verdict.frames], dtype=np.float64)
-            verdict.evidence = collect_evidence(record.arrays, fake, fps, self.evidence_frames)
+        verdict.details["timings_s"] = {k: round(v, 3) for k, v in timings.items() if v > 0}
+        if self.teacher_name:
+            verdict.details.update({"teacher": self.teacher_name, **(record.meta.extra.get("teacher_info") or {})})
         return verdict
 
     def verdict_from_windows(self, path: str | Path, record: ClipRecord, starts: Sequence[int], length: int,
@@ -241,8 +233,6 @@ class CueModeDetector:
     def _consistency(record: ClipRecord) -> tuple[np.ndarray | None, float | None]:
         """The phonetic teacher's per-frame lip/speech consistency over the clip (at its best
         offset) and its mean, where the teacher ran; shown beside the scores, not scored."""
-        from avcorr.teachers.zero_shot import zero_shot
-
         arrays = record.arrays
         if "audio_posteriors" not in arrays or "visual_posteriors" not in arrays:
             return None, None

@@ -8,26 +8,27 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from avcorr.config import ExperimentConfig
 from avcorr.data.clip_cache import ClipRecord
+from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
+from avcorr.detect.calibrate import checkpoint_operating_point
+from avcorr.detect.verdict import FrameScore, VideoVerdict
+from avcorr.detect.registry import register_detector
+from avcorr.detect.segments import SegmentOptions, find_segments
 from avcorr.eval.scoring import DEFAULT_OVERLAP_FRAMES, ModelFrameScores, score_record, window_bounds
+from avcorr.models.checkpoint import load_detector, read_run_config
+from avcorr.prepare.pipeline import PreparedClip, PrepareOptions, load_teacher
 from avcorr.runtime import resolve_device
-
-if TYPE_CHECKING:
-    from avcorr.detect.segments import SegmentOptions
-
-DEFAULT_THRESHOLD = 0.5
+from avcorr.soft_label import cached_soft_label
 
 
 def teacher_correlation(record: ClipRecord, divergence: str = "js") -> np.ndarray | None:
     """The teachers' y_t of a record: its cached ``soft_label``, else one derived from the cached
     posteriors; None when no teacher ran."""
-    from avcorr.soft_label import cached_soft_label
-
     return cached_soft_label(record.arrays, divergence)  # type: ignore[arg-type]
 
 
@@ -36,8 +37,6 @@ class ModelDetector:
 
     def __init__(self, checkpoint: str | Path, device: str = "cpu", max_clip_frames: int | None = None,
                  overlap_frames: int = DEFAULT_OVERLAP_FRAMES) -> None:
-        from avcorr.models.checkpoint import load_detector, read_run_config
-
         self.checkpoint = str(checkpoint)
         self.config: ExperimentConfig = read_run_config(checkpoint)
         self.device = resolve_device(device)
@@ -54,70 +53,58 @@ class ModelDetector:
         return scores
 
 
-class ModelModeDetector:
-    """``detect`` in model mode: decode → track → crop → features → student → verdict.
+@register_detector
+class StudentDetector(Detector):
+    """A trained student run (``avcorr train``): decode → track → crop → features → student → verdict.
 
-    ``teacher``: optional teacher object (see :mod:`avcorr.teachers.registry`); when given, its y_t
-    is reported beside the student's s_t (slower). ``evidence_frames``: keep the face and mouth
-    crops of this many most suspicious frames on the verdict for the HTML report (0: none).
-    ``max_frames``: analyse at most this many frames per video (None: all). ``threshold``: the
-    user's own fake threshold (no uncertain band); None: the bands of the checkpoint's stored
-    calibration, else uncalibrated at 0.5 (and :attr:`warning` says so).
+    ``teacher``: a teacher name (``none``, ``phonetic``, ``deep_avsr``) or object
+    (:mod:`avcorr.teachers.registry`); when given, its y_t is reported beside the student's s_t
+    (slower). ``threshold``: the user's own fake threshold (no uncertain band); None: the bands of
+    the checkpoint's stored calibration, else uncalibrated at 0.5 (and :attr:`warning` says so).
+    ``max_frames`` and ``evidence_frames``: as every :class:`~avcorr.detect.base.Detector`.
     """
 
-    mode = "model"
+    kind = "model"
+    config_kinds = ("student",)
 
     def __init__(self, checkpoint: str | Path, threshold: float | None = None, device: str = "cpu",
-                 teacher: object | None = None, segment_options: "SegmentOptions | None" = None,
-                 max_frames: int | None = 1500, evidence_frames: int = 0) -> None:
-        from avcorr.detect.calibrate import checkpoint_operating_point
-        from avcorr.detect.segments import SegmentOptions
-
+                 teacher: object | str | None = None, segment_options: SegmentOptions | None = None,
+                 max_frames: int | None = DEFAULT_MAX_FRAMES, evidence_frames: int = 0) -> None:
+        super().__init__(max_frames=max_frames, evidence_frames=evidence_frames)
         self.scorer = ModelDetector(checkpoint, device=device)
         self.operating_point = checkpoint_operating_point(checkpoint, threshold)
         self.warning = None if threshold is not None or self.operating_point.calibrated else (
             f"{checkpoint}: the checkpoint carries no calibration; verdicts use threshold "
             f"{self.operating_point.fake_threshold:g}, whose false-alarm rate is unknown")
         self.threshold = self.operating_point.fake_threshold
-        self.teacher = teacher
+        self.teacher = load_teacher(teacher) if isinstance(teacher, str) else teacher
         self.segment_options = segment_options or SegmentOptions.for_threshold(self.threshold)
-        self.max_frames = max_frames
-        self.evidence_frames = evidence_frames
-        self._tracker = None
 
-    def detect(self, path: str | Path, audio_path: str | Path | None = None):  # -> VideoVerdict
-        from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
-        from avcorr.media.face import FaceTracker
+    @classmethod
+    def from_path(cls, path: str | Path, **options: Any) -> "StudentDetector":
+        return cls(path, **options)
 
-        if self._tracker is None:
-            self._tracker = FaceTracker()
-        options = PrepareOptions(store_stft=self.teacher is not None, store_mouth=self.evidence_frames > 0,
-                                 max_frames=self.max_frames)
-        prepared = prepare_clip(path, audio_path, options, teacher=self.teacher, tracker=self._tracker)
+    def prepare_options(self) -> PrepareOptions:
+        return PrepareOptions(store_stft=self.teacher is not None, store_mouth=self.evidence_frames > 0,
+                              max_frames=self.max_frames)
+
+    def prepare_teacher(self) -> Any:
+        return self.teacher
+
+    def score(self, path: str | Path, prepared: PreparedClip, audio_path: str | Path | None,
+              handle: Any = None) -> VideoVerdict:
         started = time.perf_counter()
         scores = self.scorer.score_record(prepared.record)
-        timings = {**prepared.timings, "model": time.perf_counter() - started}
         verdict = self.verdict_from_scores(path, scores, prepared.record.meta.fps or 25.0, audio_path)
-        extra = prepared.record.meta.extra
-        verdict.details.update({
-            "face_found_fraction": extra.get("face_found_fraction"), "start_s": extra.get("start_s", 0.0),
-            "truncated": extra.get("truncated", False),
-            "timings_s": {k: round(v, 3) for k, v in timings.items() if v > 0},
-            **({"teacher": getattr(self.teacher, "name", "")} if self.teacher is not None else {}),
-        })
-        if self.evidence_frames:
-            from avcorr.detect.report import collect_evidence
-
-            verdict.evidence = collect_evidence(prepared.record.arrays, scores.fake_probability, verdict.fps,
-                                                self.evidence_frames)
+        verdict.details["timings_s"] = {"model": round(time.perf_counter() - started, 3)}
+        if self.teacher is not None:
+            verdict.details["teacher"] = getattr(self.teacher, "name", "")
         return verdict
 
     def verdict_from_scores(self, path: str | Path, scores: ModelFrameScores, fps: float,
-                            audio_path: str | Path | None = None):  # -> VideoVerdict
+                            audio_path: str | Path | None = None) -> VideoVerdict:
         """The verdict (score = mean frame probability; its band under :attr:`operating_point`)
         with per-frame values and suspicious segments."""
-        from avcorr.detect.pipeline import FrameScore, VideoVerdict
-        from avcorr.detect.segments import find_segments
 
         teacher = scores.teacher_correlation
         frames = [FrameScore(t=round(t / fps, 4), correlation=float(scores.correlation[t]),

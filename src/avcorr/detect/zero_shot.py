@@ -32,12 +32,16 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 import avcorr
-from avcorr.detect.pipeline import FrameScore, OperatingPoint, VideoVerdict
+from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
+from avcorr.detect.verdict import FrameScore, OperatingPoint, VideoVerdict
+from avcorr.detect.registry import register_detector
 from avcorr.detect.segments import SegmentOptions, find_segments
 from avcorr.detect.windows import window_starts
 from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.calibration import Calibration, calibrate
 from avcorr.media.normalise import NormaliseOptions
+from avcorr.prepare.pipeline import PreparedClip, PrepareOptions
+from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
 PACKAGED_CALIBRATION = Path(__file__).resolve().parents[1] / "resources" / "zero_shot_calibration.json"
@@ -172,7 +176,8 @@ def packaged_calibration() -> ZeroShotCalibration | None:
     return ZeroShotCalibration.load(PACKAGED_CALIBRATION) if PACKAGED_CALIBRATION.exists() else None
 
 
-class ZeroShotDetector:
+@register_detector
+class ZeroShotDetector(Detector):
     """Training-free detection from the phonetic teacher (or any :class:`~avcorr.teachers.base.Teacher`).
 
     ``calibration``: the reference reals scores are read against — ``"packaged"`` (the shipped
@@ -181,32 +186,33 @@ class ZeroShotDetector:
     video score is the mean window score); uncalibrated, or with a calibration of whole clips,
     the whole analysed clip is one window. ``threshold``: the user's own fake threshold (no
     uncertain band), instead of the calibrated ones. ``options``: the offset search (default:
-    the calibration's). ``max_frames`` caps the frames analysed per video (None: all).
-    ``evidence_frames``: keep the face and mouth crops of this many most suspicious frames on the
-    verdict (for the HTML report).
+    the calibration's); ``max_offset`` sets just that. ``lip_model``: the phonetic teacher's lip
+    viseme model (.npz; default: the shipped one). ``max_frames`` and ``evidence_frames``: as
+    every :class:`~avcorr.detect.base.Detector`.
     """
 
-    mode = "zero-shot"
+    kind = "zero-shot"
 
     def __init__(self, teacher: Any = None, options: ZeroShotOptions | None = None,
-                 segment_options: SegmentOptions | None = None, max_frames: int | None = 1500, evidence_frames: int = 0,
-                 calibration: ZeroShotCalibration | str | Path | None = PACKAGED, threshold: float | None = None) -> None:
+                 segment_options: SegmentOptions | None = None, max_frames: int | None = DEFAULT_MAX_FRAMES,
+                 evidence_frames: int = 0, calibration: ZeroShotCalibration | str | Path | None = PACKAGED,
+                 threshold: float | None = None, max_offset: int | None = None,
+                 lip_model: str | Path | None = None) -> None:
+        super().__init__(max_frames=max_frames, evidence_frames=evidence_frames)
         if teacher is None:
-            from avcorr.teachers.phonetic.teacher import PhoneticTeacher
-
             # Zero-shot never trusts a file name for a transcript: the audio may not be what it says.
-            teacher = PhoneticTeacher(use_transcripts=False)
+            teacher = PhoneticTeacher(model_path=lip_model, use_transcripts=False)
         self.teacher = teacher
         if calibration == PACKAGED:
             calibration = packaged_calibration()
         elif isinstance(calibration, (str, Path)):
             calibration = ZeroShotCalibration.load(calibration)
         self.calibration: ZeroShotCalibration | None = calibration
+        if options is None and max_offset is not None:
+            options = ZeroShotOptions(max_offset=int(max_offset))
         self.options = options or ZeroShotOptions(max_offset=calibration.max_offset if calibration else ZeroShotOptions.max_offset)
         self.segment_options = segment_options or SegmentOptions(high=0.55, low=0.5, smooth_frames=13,
                                                                  min_duration_s=0.5, merge_gap_s=0.3)
-        self.max_frames = max_frames
-        self.evidence_frames = evidence_frames
         self.warning: str | None = None
         if threshold is not None:
             self.operating_point = OperatingPoint.user_threshold(threshold)
@@ -219,30 +225,33 @@ class ZeroShotDetector:
         if calibration is not None and self.options.max_offset != calibration.max_offset:
             self.warning = (f"the zero-shot calibration was fitted with --max-offset {calibration.max_offset}, "
                             f"not {self.options.max_offset}: its false-alarm rates do not hold")
-        self._tracker = None
 
-    def detect(self, path: str | Path, audio_path: str | Path | None = None) -> VideoVerdict:
-        from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
-        from avcorr.media.face import FaceTracker
+    @classmethod
+    def recognises(cls, path: Path) -> bool:
+        """A zero-shot calibration file (``avcorr calibrate zero-shot``)."""
+        if not path.is_file() or path.suffix.lower() != ".json":
+            return False
+        try:
+            return json.loads(path.read_text()).get("format") == FORMAT
+        except (OSError, ValueError, AttributeError):
+            return False
 
-        if self._tracker is None:
-            self._tracker = FaceTracker()
-        options = PrepareOptions(store_stft=False, store_mouth=self.evidence_frames > 0, max_frames=self.max_frames,
-                                 normalise=self.normalise)
-        prepared = prepare_clip(path, audio_path, options, tracker=self._tracker)
+    @classmethod
+    def from_path(cls, path: str | Path, **options: Any) -> "ZeroShotDetector":
+        """Zero-shot read against the reference reals of a calibration file."""
+        return cls(calibration=Path(path), **options)
+
+    def prepare_options(self) -> PrepareOptions:
+        return PrepareOptions(store_stft=False, store_mouth=self.evidence_frames > 0, max_frames=self.max_frames,
+                              normalise=self.normalise)
+
+    def score(self, path: str | Path, prepared: PreparedClip, audio_path: str | Path | None,
+              handle: Any = None) -> VideoVerdict:
         output = self.teacher.posteriors(prepared.media, prepared.record)
         verdict = self.verdict_from_posteriors(path, output.audio, output.visual, prepared.media.fps,
                                                list(output.vocabulary), audio_path)
         verdict.details.update({"teacher": self.teacher.name, **output.info,
-                                "face_found_fraction": prepared.record.meta.extra.get("face_found_fraction"),
-                                "start_s": prepared.record.meta.extra.get("start_s", 0.0),
-                                "truncated": prepared.record.meta.extra.get("truncated", False),
                                 "normalise": None if self.normalise is None else self.normalise.to_dict()})
-        if self.evidence_frames:
-            from avcorr.detect.report import collect_evidence
-
-            fake = np.array([np.nan if f.fake_probability is None else f.fake_probability for f in verdict.frames])
-            verdict.evidence = collect_evidence(prepared.record.arrays, fake, prepared.media.fps, self.evidence_frames)
         return verdict
 
     @property
@@ -255,7 +264,7 @@ class ZeroShotDetector:
         """The canonical resolution videos are prepared at: the calibration's (None: as decoded)."""
         return self.calibration.normalise if self.calibration is not None else None
 
-    def score(self, mean_correlation: float, prior: float) -> float:
+    def window_score(self, mean_correlation: float, prior: float) -> float:
         """A window's score: calibrated on the reference reals, else the teacher's ``prior``."""
         return self.calibration.score(mean_correlation) if self.calibration is not None else prior
 
@@ -270,7 +279,7 @@ class ZeroShotDetector:
         starts = window_starts(num_frames, length)
         windows = [result if length == num_frames else zero_shot(audio[s:s + length], visual[s:s + length], self.options)
                    for s in starts]
-        window_scores = [self.score(w.mean_correlation, w.score) for w in windows]
+        window_scores = [self.window_score(w.mean_correlation, w.score) for w in windows]
         frame_fake = 1.0 - result.correlation
         frames = []
         for t in range(len(result.correlation)):

@@ -1,27 +1,23 @@
-"""``detect``: one verdict per video, as a dataclass and as versioned JSON (docs/detect_schema.md).
+"""One verdict per video, as a dataclass and as versioned JSON (docs/detect_schema.md).
 
-A :class:`Detector` turns one video (and optionally a separate audio file) into a
-:class:`VideoVerdict`: a score and the *band* an :class:`OperatingPoint` puts it in — "fake",
+A :class:`VideoVerdict` is a score and the *band* an :class:`OperatingPoint` puts it in — "fake",
 "uncertain" or "no evidence of manipulation" — with the thresholds and the real clips they were
-calibrated on, never a bare probability as a verdict (DESIGN §9). The detectors live beside this
-module: :mod:`avcorr.detect.model_detector` (a trained student) and
-:mod:`avcorr.detect.zero_shot` (no trained model). :func:`detect_videos` runs a batch, going on
-past a bad file and recording why it failed.
+calibrated on, never a bare probability as a verdict (docs/design.md, "Calibration"). Every
+detector kind (:mod:`avcorr.detect.base`) returns one.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Sequence
 
-from avcorr.errors import AvcorrError
 from avcorr.detect.segments import Segment
 from avcorr.eval.calibration import BANDS, FAKE, NO_EVIDENCE, UNCERTAIN, Calibration
 from avcorr.runtime import plain_json
 
-__all__ = ["BANDS", "FAKE", "NO_EVIDENCE", "UNCERTAIN", "OperatingPoint", "FrameScore", "VideoVerdict", "Detector",
-           "report_json", "detect_videos"]
+__all__ = ["BANDS", "FAKE", "NO_EVIDENCE", "UNCERTAIN", "OperatingPoint", "FrameScore", "VideoVerdict",
+           "report_json"]
 
 SCHEMA_VERSION = 2
 USER_THRESHOLD = "user threshold"
@@ -157,33 +153,3 @@ class VideoVerdict:
 def report_json(verdicts: Sequence[VideoVerdict]) -> dict[str, Any]:
     """The ``detect --json`` document: ``{"schema_version": 2, "videos": [...]}``."""
     return {"schema_version": SCHEMA_VERSION, "videos": [v.to_dict() for v in verdicts]}
-
-
-class Detector(Protocol):
-    """Anything that can judge one video. ``operating_point``: how its scores become bands;
-    ``warning``: one line the CLI shows before the batch (e.g. "uncalibrated"), or None."""
-
-    mode: str
-    operating_point: OperatingPoint
-    warning: str | None
-
-    def detect(self, path: str | Path, audio_path: str | Path | None = None) -> VideoVerdict:
-        ...
-
-
-def detect_videos(paths: Iterable[str | Path], detector: Detector, audio_paths: Sequence[str | Path | None] | None = None,
-                  on_done: Callable[[VideoVerdict], None] | None = None) -> list[VideoVerdict]:
-    """Judge each video; a file that fails becomes a verdict with ``error`` set, and the batch goes on."""
-    paths = list(paths)
-    audio_paths = list(audio_paths) if audio_paths is not None else [None] * len(paths)
-    verdicts = []
-    for path, audio_path in zip(paths, audio_paths):
-        try:
-            verdict = detector.detect(path, audio_path)
-        except AvcorrError as exc:
-            verdict = VideoVerdict.failed(path, detector.mode, str(exc).splitlines()[0], audio_path)
-        verdicts.append(verdict)
-        if on_done:
-            on_done(verdict)
-    return verdicts
-
