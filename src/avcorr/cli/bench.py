@@ -9,6 +9,9 @@ from typing import Optional
 
 import typer
 
+from avcorr.bench.results import SHARED_ENV, shared_data_dir
+from avcorr.errors import ConfigError
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Benchmarks (tables under benchmarks/results/).", no_args_is_help=True)
@@ -122,12 +125,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _default_corpus() -> Path:
-    from avcorr.errors import ConfigError
-
-    for candidate in (Path("../shared/data"), Path(__file__).resolve().parents[4] / ".." / "shared" / "data"):
-        if (candidate / "catalog.csv").exists():
-            return candidate
-    raise ConfigError("no corpus given and ../shared/data/catalog.csv not found: pass --data FOLDER")
+    corpus = shared_data_dir()
+    if corpus is None:
+        raise ConfigError(f"no corpus given and no ../shared/data/catalog.csv (nor ${SHARED_ENV}/data): pass --data FOLDER")
+    return corpus
 
 
 def canonical_command(options) -> str:  # noqa: ANN001 (BenchOptions)

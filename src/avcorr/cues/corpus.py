@@ -3,8 +3,9 @@
 Shared by the wild benchmark and by the command that fits the bundled detector, so that both see
 exactly the same clips, crops and features. Feature names are ``group.name``; the groups:
 ``container`` (file metadata and global frame statistics — the shortcut baseline, never part of
-a detector), ``trace``/``anim``/``bg`` (visual cues, :mod:`avcorr.cues.features`) and ``zs``
-(the phonetic teacher's zero-shot consistency).
+a detector), ``trace``/``anim``/``bg`` (visual cues, :mod:`avcorr.cues.features`), ``zs``
+(the phonetic teacher's zero-shot consistency) and ``dyn`` (still-image-animation dynamics,
+:mod:`avcorr.cues.dynamics`, for scoring against real clips only: :mod:`avcorr.cues.real_reference`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ T = TypeVar("T")
 Progress = Callable[[Iterable[T], str], Iterable[T]]
 
 CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY = "container", "trace", "anim", "bg", "zs"
-FEATURE_GROUPS = (CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY)
+#: Training-free dynamics of still-image animation (:mod:`avcorr.cues.dynamics`), scored against reals only.
+DYNAMICS = "dyn"
+FEATURE_GROUPS = (CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY, DYNAMICS)
 
 
 def prepare_corpus(clips: Sequence[CatalogClip], cache_dir: Path, max_frames: int, workers: int,
@@ -39,7 +42,7 @@ def prepare_corpus(clips: Sequence[CatalogClip], cache_dir: Path, max_frames: in
                                # as detect does: never a transcript from a file name (GRID's spell
                                # their sentence, which would give those reals a perfect audio side)
                                workers=workers, teacher="phonetic", teacher_options={"use_transcripts": False})
-    return [f"{f['clip_id']} ({f['stage']}: {f['reason']})" for f in getattr(summary, "failures", [])]
+    return [f"{o.clip_id} ({o.stage}: {o.reason})" for o in summary.outcomes if o.status == "failed"]
 
 
 def crop_corpus(cache_dir: Path, out_dir: Path, frames: int, progress: Progress | None = None) -> Path:
@@ -53,6 +56,7 @@ def clip_features(clip_path: Path | None, record: object | None) -> tuple[dict[s
     """All feature groups of one clip: container features from the file, cues and consistency from
     its cropped record. A group that fails is left out (the classifiers impute it) and named."""
     from avcorr.cues.container import container_features
+    from avcorr.cues.dynamics import clip_dynamics
     from avcorr.cues.features import clip_cue_features
     from avcorr.teachers.zero_shot import zero_shot
 
@@ -68,6 +72,10 @@ def clip_features(clip_path: Path | None, record: object | None) -> tuple[dict[s
             table.update(clip_cue_features(record, video_path=clip_path))
         except InputError as exc:
             failures.append(f"cues: {exc}")
+        try:
+            table.update({f"{DYNAMICS}.{k}": v for k, v in clip_dynamics(record, video_path=clip_path).items()})
+        except InputError as exc:
+            failures.append(f"dynamics: {exc}")
         arrays = record.arrays  # type: ignore[attr-defined]
         if "audio_posteriors" in arrays and "visual_posteriors" in arrays:
             try:

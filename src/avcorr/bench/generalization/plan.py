@@ -7,12 +7,12 @@ resumption must not change) reads in one place and is checked before any data is
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
+from avcorr.bench.results import shared_data_dir
 from avcorr.errors import ConfigError, InputError
 from avcorr.eval.protocols import VARIANTS, families
 from avcorr.runtime import plain_json
@@ -92,21 +92,11 @@ class BenchOptions:
         return Path(self.out_dir) if self.out_dir else Path(self.work_dir) / "results"
 
 
-def default_shared_data() -> Path | None:
-    """``$AVCORR_SHARED/data`` or ``../shared/data`` (beside the working directory or the checkout)."""
-    candidates = []
-    if os.environ.get("AVCORR_SHARED"):
-        candidates.append(Path(os.environ["AVCORR_SHARED"]) / "data")
-    checkout = Path(__file__).resolve().parents[4]  # src/avcorr/bench/generalization/plan.py
-    candidates += [Path.cwd().parent / "shared" / "data", checkout.parent / "shared" / "data"]
-    return next((c for c in candidates if (c / "catalog.csv").exists()), None)
-
-
 def shared_data(options: BenchOptions, size: BenchSize) -> Path | None:
     """The folder whose real clips join the sources, or None (not wanted, or none found)."""
     if not (options.use_shared and size.use_shared):
         return None
-    shared = options.shared_data if options.shared_data is not None else default_shared_data()
+    shared = options.shared_data if options.shared_data is not None else shared_data_dir()
     if shared is not None and not (Path(shared) / "catalog.csv").exists():
         raise InputError(shared, "no catalog.csv in this folder", stage="bench")
     return shared

@@ -8,7 +8,6 @@ run, or beside a benchmark in progress (``--report-only``), without training any
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from avcorr.bench import results
 from avcorr.bench.generalization.plan import BenchOptions, BenchSize
 from avcorr.bench.state import StageClock
 from avcorr.eval.protocols import VARIANTS, BenchClip, RunResult, aggregate, fold_name
-from avcorr.runtime import plain_json
 
 SCHEMA_VERSION = 1
 NOTES_NAME = "generalization_notes.md"
@@ -154,15 +153,8 @@ def _notes(options: BenchOptions) -> str:
 
 
 def write_results(out_dir: Path, document: dict[str, Any], name: str = "generalization") -> tuple[Path, Path]:
-    """``out_dir/<name>.json`` (replaced atomically; NaN written as null) and ``out_dir/<name>.md``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / f"{name}.json"
-    tmp = json_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(plain_json(document), indent=1) + "\n")
-    os.replace(tmp, json_path)
-    md_path = out_dir / f"{name}.md"
-    md_path.write_text(render_markdown(document))
-    return json_path, md_path
+    """``out_dir/<name>.json`` and ``out_dir/<name>.md`` (:func:`avcorr.bench.results.write_results`)."""
+    return results.write_results(out_dir, name, document, render_markdown)
 
 
 def paired_verdict(stat: dict[str, Any], confidence: float = 0.95) -> str:

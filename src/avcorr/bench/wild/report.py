@@ -20,9 +20,7 @@ Per-seed pooled ROC-AUC (no CI) is listed beside.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -34,6 +32,7 @@ from avcorr.bench.wild.folds import share_of_fold
 from avcorr.bench.wild.pairs import FoldScores, bootstrap_pairs, pair_pool
 from avcorr.eval.bootstrap import Interval
 from avcorr.eval.metrics import average_precision
+from avcorr.bench.results import write_results
 from avcorr.runtime import plain_json
 
 REPORT_NAME = "wild"
@@ -138,15 +137,8 @@ def build_report(rows: Sequence[ScoreRow], header: Mapping[str, Any], n_boot: in
 
 
 def write_report(document: Mapping[str, Any], out_dir: str | Path, name: str = REPORT_NAME) -> tuple[Path, Path]:
-    """``out_dir/wild.json`` (plain JSON, written atomically) and ``out_dir/wild.md``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / f"{name}.json", out_dir / f"{name}.md"
-    tmp = json_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(plain_json(dict(document)), indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, json_path)
-    md_path.write_text(render_markdown(document))
-    return json_path, md_path
+    """``out_dir/wild.json`` and ``out_dir/wild.md`` (:func:`avcorr.bench.results.write_results`)."""
+    return write_results(out_dir, name, document, render_markdown)
 
 
 def pool_seeds(variant: str, rows: Sequence[ScoreRow]) -> list[Instance]:

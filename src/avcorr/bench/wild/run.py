@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
+from avcorr.bench.results import git_commit
 from avcorr.bench.state import StageClock
 from avcorr.data.catalog import CatalogClip, read_catalog
 from avcorr.bench.wild.folds import Fold, build_folds, check_folds
@@ -200,7 +200,7 @@ def _report(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence
     machine = clock.state.setdefault("machine", machine_description())
     clock.save()
     header = {
-        "command": options.command, "commit": _commit(), "options": plain_json({
+        "command": options.command, "commit": git_commit(), "options": plain_json({
             k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}),
         "machine": machine, "load_average_at_report": [round(x, 2) for x in __import__("os").getloadavg()],
         "stage_seconds": clock.seconds(),
@@ -215,11 +215,3 @@ def _report(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence
     json_path, md_path = write_report(document, options.out_dir)
     log(f"wild: wrote {json_path} and {md_path}")
     return document
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
