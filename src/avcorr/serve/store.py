@@ -118,11 +118,13 @@ class ScanStore:
         """A fresh scan id: 32 hex digits, safe in a path and a URL."""
         return uuid.uuid4().hex
 
-    def add(self, scan_id: str, name: str, stored_path: str | Path, detector: str, size_bytes: int) -> Scan:
-        """Record an uploaded file as a queued scan."""
+    def add(self, scan_id: str, name: str, stored_path: str | Path, detector: str, size_bytes: int,
+            created: str | None = None) -> Scan:
+        """Record an uploaded file as a queued scan (``created``: ISO-8601 UTC, default now)."""
         self._execute("INSERT INTO scans (id, name, stored_path, detector, status, size_bytes, created) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (scan_id, name, str(stored_path), detector, QUEUED, int(size_bytes), utc_now()))
+                      (scan_id, name, str(stored_path), detector, QUEUED, int(size_bytes),
+                       utc_now() if created is None else _timestamp(created, end_of_day=False)))
         return self.get(scan_id)  # type: ignore[return-value]
 
     def get(self, scan_id: str) -> Scan | None:
