@@ -1,0 +1,106 @@
+"""Still-image animation: one frame of the clip moved along the clip's own landmark track.
+
+One-shot portrait animators (and audio-driven ones) move a single photo: the head follows a
+motion, but the texture stays stuck to the reference frame — eyelids that do not blink, teeth and
+skin detail that never change, a background that is frozen or moves rigidly. Here the reference
+frame is warped, frame by frame, by a piecewise-affine map over a triangulation of face-mesh
+points (the face oval, nose, brows, lips; the eyelids are left out so the eyes stay as in the
+reference) onto the clip's own landmarks, so the motion is exactly the real one. Three ways to
+treat the background: ``paste`` (the warped face pasted into the real frames through the face
+hull, like animators that paste back), ``frozen`` (crop-border anchors stay put: the background
+is the reference frame's), ``rigid`` (the anchors follow the head's similarity motion). Audio: the
+clip's own.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from avcorr.pseudo.clip import PseudoFake, SourceClip, blend
+from avcorr.pseudo.masks import sample_mask_style, span_masks
+
+#: MediaPipe face-mesh indices (topology numbers) of the warp's control points
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+        78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191]
+INNER_FACE = [1, 4, 6, 168, 197, 98, 327, 33, 133, 362, 263, 70, 105, 107, 336, 334, 300,
+              205, 425, 50, 280, 18, 200, 175]
+WARP_POINTS = FACE_OVAL + LIPS + INNER_FACE
+#: points that move with the head, not the jaw: eye corners, nose bridge, temples
+RIGID = [33, 133, 362, 263, 6, 168, 197, 1, 234, 454]
+MODES = ("paste", "frozen", "rigid")
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares rotation, uniform scale and translation src → dst (N, 2): a 2×3 matrix."""
+    matrix, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.LMEDS)
+    return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]) if matrix is None else matrix
+
+
+def border_anchors(h: int, w: int) -> np.ndarray:
+    """Twelve points on the crop border (corners and thirds), pixels (x, y)."""
+    xs, ys = np.linspace(0, w - 1, 4), np.linspace(0, h - 1, 4)
+    pts = [(x, 0) for x in xs] + [(x, h - 1) for x in xs] + [(0, y) for y in ys[1:-1]] + [(w - 1, y) for y in ys[1:-1]]
+    return np.array(pts, np.float64)
+
+
+def piecewise_affine(image: np.ndarray, src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Warp ``image`` so that points ``src`` (N, 2) land on ``dst``; one affine map per triangle.
+
+    A backward map: each output pixel takes its triangle's (in ``dst``) map back into ``image``;
+    pixels no triangle covers keep the identity map.
+    """
+    h, w = image.shape[:2]
+    labels = np.zeros((h, w), np.int32)
+    maps = np.zeros((len(triangles) + 1, 2, 3), np.float32)
+    maps[0] = [[1, 0, 0], [0, 1, 0]]
+    for k, tri in enumerate(triangles, start=1):
+        d, s = dst[tri].astype(np.float32), src[tri].astype(np.float32)
+        area = (d[1, 0] - d[0, 0]) * (d[2, 1] - d[0, 1]) - (d[2, 0] - d[0, 0]) * (d[1, 1] - d[0, 1])
+        if abs(area) < 1e-3:
+            continue
+        maps[k] = cv2.getAffineTransform(d, s)
+        cv2.fillConvexPoly(labels, np.round(d * 16).astype(np.int32), k, lineType=cv2.LINE_8, shift=4)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    m = maps[labels]
+    map_x = m[..., 0, 0] * xs + m[..., 0, 1] * ys + m[..., 0, 2]
+    map_y = m[..., 1, 0] * xs + m[..., 1, 1] * ys + m[..., 1, 2]
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def still_image(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.Generator) -> PseudoFake:
+    start, stop = clip.span(span)
+    real = clip.frames[start:stop]
+    h, w = real.shape[1:3]
+    ref = int(rng.integers(clip.num_frames))
+    mode = str(rng.choice(MODES, p=[0.45, 0.3, 0.25]))
+    anchors = border_anchors(h, w)
+    ref_pts = np.concatenate([clip.landmarks[ref][WARP_POINTS, :2].astype(np.float64), anchors])
+    triangles = Delaunay(ref_pts).simplices
+    smooth = float(rng.uniform(0.0, 0.8))  # generators' textures are often slightly soft
+    image = clip.frames[ref] if smooth < 0.3 else cv2.GaussianBlur(clip.frames[ref], (0, 0), smooth)
+    warped = np.empty_like(real)
+    for i, t in enumerate(range(start, stop)):
+        marks = clip.landmarks[t][:, :2].astype(np.float64)
+        moved = anchors
+        if mode == "rigid":
+            matrix = similarity(clip.landmarks[ref][RIGID, :2], marks[RIGID])
+            moved = anchors @ matrix[:, :2].T + matrix[:, 2]
+        dst = np.concatenate([marks[WARP_POINTS], moved])
+        warped[i] = piecewise_affine(image, ref_pts, dst, triangles)
+    n = stop - start
+    if mode == "paste":
+        style = sample_mask_style(rng)
+        style = replace(style, ratio=1.0, elastic=style.elastic / 2)
+        mask = span_masks(clip.landmarks[start:stop], (h, w), style, "face")
+        frames = blend(warped, real, mask)
+    else:
+        mask = np.ones((n, h, w), np.float32)
+        frames = warped
+    return PseudoFake(frames=frames, mfcc=clip.mfcc_rows(start, stop), mask=mask, frame_mask=np.ones(n, bool),
+                      label=1, kind="still", span=(start, stop),
+                      params={"reference": ref, "mode": mode, "smooth": smooth})
