@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import statistics
 import sys
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 from avcorr.bench.machine import load_note, machine_description as machine
+from avcorr.bench.results import shared_data_dir, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -166,7 +166,7 @@ def markdown(result: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="shared clips folder")
+    parser.add_argument("--data", type=Path, default=shared_data_dir(), help="shared clips folder (default: ../shared/data)")
     parser.add_argument("--clips", type=int, default=10, help="real clips to use")
     parser.add_argument("--methods", default="audio-swap,lip-rewrite,still-talk", help="forgery methods")
     parser.add_argument("--configs", default="zero-shot,cues,cpu,paper",
@@ -182,7 +182,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.clips, args.methods, args.configs = 3, "audio-swap", "zero-shot,cues"
-    if not (args.data / "catalog.csv").exists():
+    if args.data is None or not (args.data / "catalog.csv").exists():
         print(f"no shared clips at {args.data} (give --data)", file=sys.stderr)
         return 2
     if hasattr(os, "sched_setaffinity"):
@@ -213,10 +213,8 @@ def main() -> int:
               "num_real": len(sources), "num_forged": len(forged), "methods": args.methods,
               "command": " ".join(["python", "benchmarks/detect_speed.py", *sys.argv[1:]]), "runs": runs,
               "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    args.out.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ""
-    (args.out / f"detect_speed{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"detect_speed{suffix}.md").write_text(markdown(result))
+    write_results(args.out, f"detect_speed{suffix}", result, markdown)
     print(markdown(result))
     return 0
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from avcorr.bench.machine import load_note, machine_description as machine
+from avcorr.bench.results import shared_data_dir, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -47,12 +48,12 @@ def pin(cores: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=shared_data_dir(), help="shared clips folder (default: ../shared/data)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="3 GRID clips, 2 s each")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if not (args.data / "clips").is_dir():
+    if args.data is None or not (args.data / "clips").is_dir():
         print(f"no clips under {args.data}: nothing to benchmark", file=sys.stderr)
         return 1
     used_cores = pin(args.cores)
@@ -81,9 +82,6 @@ def main() -> int:
         "frames_per_cpu_s": round(report.frames_written / cpu, 1) if cpu else None,
         "stage_seconds": summary["stage_seconds"], "failures": summary["failures"],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / result["benchmark"]
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         f"# {result['benchmark']}", "",
         f"Machine: {result['machine']['cpu']}, {used_cores} of {result['machine']['logical_cores']} cores, "
@@ -97,7 +95,7 @@ def main() -> int:
         "Stage | wall s", "---|---",
         *[f"{k} | {v}" for k, v in result["stage_seconds"].items()], "",
     ]
-    stem.with_suffix(".md").write_text("\n".join(lines))
+    write_results(RESULTS, result["benchmark"], result, "\n".join(lines))
     print(json.dumps(result, indent=2))
     return 0
 

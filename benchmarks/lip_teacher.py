@@ -26,12 +26,14 @@ Results: benchmarks/results/lip_teacher.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+
+from avcorr.bench.machine import load_note, machine_description
+from avcorr.bench.results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -49,8 +51,6 @@ def decide(evaluation, variants) -> dict:
 
 
 def markdown(report: dict, evaluation, by_group, table) -> str:
-    from avcorr.bench.machine import load_note
-
     m = report["machine"]
     data = report["data"]
     lines = [
@@ -117,7 +117,6 @@ def main() -> int:
         return 1
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
-    from avcorr.bench.machine import machine_description
     from avcorr.teachers.phonetic.corpus import (
         default_variants, fit_corpus_model, held_out_visual, load_real_clips, markdown_table, summarize_held_out,
     )
@@ -153,9 +152,7 @@ def main() -> int:
         "differences_group_bootstrap": {k: {m: e.to_dict() for m, e in v.items()} for k, v in by_group.differences.items()},
         "decision": decide(evaluation, variants),
     }
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "lip_teacher.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out_dir / "lip_teacher.md").write_text(markdown(report, evaluation, by_group, markdown_table))
+    write_results(args.out_dir, "lip_teacher", report, markdown(report, evaluation, by_group, markdown_table))
     print("\n".join(markdown_table(evaluation.rows)))
     print(f"decision: {report['decision']}  ({wall} s)")
     return 0

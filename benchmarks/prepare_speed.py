@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 from avcorr.bench.machine import load_note, machine_description as machine
+from avcorr.bench.results import shared_data_dir, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("decode", "track", "crop", "features", "audio", "write")
@@ -29,7 +29,7 @@ STAGES = ("decode", "track", "crop", "features", "audio", "write")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("AVCORR_SHARED", REPO.parent / "shared")) / "data")
+    parser.add_argument("--data", type=Path, default=shared_data_dir(), help="shared clips folder (default: ../shared/data)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="12 clips instead of all")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
@@ -39,11 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     from avcorr.prepare.pipeline import PrepareOptions, prepare_clip, prepare_manifest
     from avcorr.media.face import FaceTracker, TrackerOptions
 
-    catalog = args.data / "catalog.csv"
-    if not catalog.exists():
-        print(f"no clips: {catalog} is absent", file=sys.stderr)
+    if args.data is None or not (args.data / "catalog.csv").exists():
+        print(f"no clips: no catalog.csv in {args.data} (give --data)", file=sys.stderr)
         return 2
-    with catalog.open() as handle:
+    with (args.data / "catalog.csv").open() as handle:
         files = [r["file"] for r in csv.DictReader(handle)]
     if args.quick:
         files = files[:: max(1, len(files) // 12)][:12]
@@ -82,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/prepare_speed.py" + (" --quick" if args.quick else ""),
     }
     name = "prepare_speed_quick" if args.quick else "prepare_speed"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"{name}.md").write_text(markdown(result))
+    write_results(args.out, name, result, markdown)
     print(markdown(result))
     return 0
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from avcorr.bench.machine import load_note, machine_description as machine
+from avcorr.bench.results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -104,9 +105,7 @@ def main() -> int:
         "found_fraction_min": min((f["found_fraction"] for f in faces), default=None),
         "lip_r_median": round(float(np.median([f["lip_gap_vs_rendered_opening_r"] for f in faces])), 3) if faces else None,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
     name = report["benchmark"]
-    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     m = report["machine"]
     lines = [
         f"# {name}", "",
@@ -121,7 +120,7 @@ def main() -> int:
         "Lip r: Pearson correlation between the rendered mouth opening and the mesh's inner-lip gap "
         "(normalised by face height), per clip.", "",
     ]
-    (RESULTS / f"{name}.md").write_text("\n".join(lines))
+    write_results(RESULTS, name, report, "\n".join(lines))
     print("\n".join(lines))
     return 0
 

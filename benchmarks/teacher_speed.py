@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 import time
@@ -29,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from avcorr.bench.machine import machine_description as machine
+from avcorr.bench.results import shared_data_dir, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-DEFAULT_DATA = Path(os.environ.get("AVCORR_SHARED", ROOT.parent / "shared")) / "data"
 
 
 def real_clips(data: Path, count: int | None) -> list[Path]:
@@ -111,13 +110,13 @@ def espeak_alignment(count: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=shared_data_dir(), help="shared clips folder (default: ../shared/data)")
     parser.add_argument("--clips", type=int, default=None, help="how many real clips (default: all)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    if not (args.data / "catalog.csv").exists():
-        print(f"no clips at {args.data}", file=sys.stderr)
+    if args.data is None or not (args.data / "catalog.csv").exists():
+        print(f"no clips at {args.data} (give --data)", file=sys.stderr)
         return 1
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
@@ -190,10 +189,7 @@ def main() -> int:
                "espeak_alignment": espeak_alignment(6 if args.quick else 30),
                "real_vs_swapped": swap, "per_clip": per_clip,
                "command": "python benchmarks/teacher_speed.py" + (" --quick" if args.quick else "")}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = "teachers_quick" if args.quick else "teachers"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / f"{stem}.md").write_text(markdown(results))
+    write_results(RESULTS, "teachers_quick" if args.quick else "teachers", results, markdown)
     print(markdown(results))
     return 0
 

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from avcorr.bench.machine import machine_description as machine
+from avcorr.bench.results import write_results as write_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -262,10 +263,7 @@ def precision_section(comparison: dict) -> list[str]:
 
 
 def write_results(payload: dict, tag: str) -> tuple[Path, Path]:
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stem = "train_speed" + (f"_{tag}" if tag else "")
-    json_path, md_path = RESULTS / f"{stem}.json", RESULTS / f"{stem}.md"
-    json_path.write_text(json.dumps(payload, indent=2) + "\n")
     m = payload["machine"]
     lines = [
         f"# Student detector training / inference speed ({stem})", "",
@@ -281,8 +279,7 @@ def write_results(payload: dict, tag: str) -> tuple[Path, Path]:
                      f"{r['infer_frames_per_s']} |")
     if payload.get("precision_comparison"):
         lines += precision_section(payload["precision_comparison"])
-    md_path.write_text("\n".join(lines) + "\n")
-    return json_path, md_path
+    return write_documents(RESULTS, stem, payload, "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
