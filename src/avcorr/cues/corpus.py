@@ -22,9 +22,11 @@ T = TypeVar("T")
 Progress = Callable[[Iterable[T], str], Iterable[T]]
 
 CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY = "container", "trace", "anim", "bg", "zs"
-#: Training-free dynamics of still-image animation (:mod:`avcorr.cues.dynamics`), scored against reals only.
+FEATURE_GROUPS = (CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY)
+#: Training-free dynamics of still-image animation (:mod:`avcorr.cues.dynamics`): in every clip's table, but
+#: scored against real clips only (:mod:`avcorr.cues.real_reference`), so not a group of the learned
+#: detectors (FEATURE_GROUPS), whose detect-time windows do not measure it.
 DYNAMICS = "dyn"
-FEATURE_GROUPS = (CONTAINER, TRACE, ANIMATION, BACKGROUND, CONSISTENCY, DYNAMICS)
 
 
 def prepare_corpus(clips: Sequence[CatalogClip], cache_dir: Path, max_frames: int, workers: int,

@@ -151,9 +151,8 @@ def dynamics_features(
                     out.update(temporal_noise(gray, roi_boxes[:n]))
                 if "coupling" in cues:
                     out.update(motion_coupling(gray, roi_boxes[:n], fps))
-                if "pulse" in cues and lm_ok:
-                    out.update(skin_pulse(rgb, roi_boxes[:n], lm[:n], np.asarray(frames).shape[1] if frames is not None
-                                          else FACE_PX, fps))
+                if "pulse" in cues and lm_ok and frames is not None:  # the crop's size places the landmarks
+                    out.update(skin_pulse(rgb, roi_boxes[:n], lm[:n], np.asarray(frames).shape[1], fps))
     return {name: float(out[name]) for name in FEATURE_NAMES}
 
 
