@@ -1,8 +1,11 @@
-"""Small pieces every subcommand shares: debug state, JSON printing, progress bars."""
+"""Small pieces every subcommand shares: debug state, JSON printing, progress bars, signals that stop a batch."""
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, TypeVar
 
@@ -55,3 +58,36 @@ def _len(items: Iterable[Any]) -> int | None:
         return len(items)  # type: ignore[arg-type]
     except TypeError:
         return None
+
+
+class Stopped(KeyboardInterrupt):
+    """A batch stopped by a signal (SIGTERM, SIGHUP): unwinds like Ctrl-C, so ``finally`` blocks
+    write what is finished. ``signum`` gives the exit status 128 + signum."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_signals(signals: Iterable[int] = (signal.SIGTERM, signal.SIGHUP)) -> Iterator[None]:
+    """Turn ``signals`` into :class:`Stopped` inside the block (Ctrl-C already raises
+    KeyboardInterrupt). Only in the main thread; the previous handlers come back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def stop_status(exc: BaseException) -> int:
+    """Exit status of a batch that stopped on ``exc``: 128 + the signal (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)

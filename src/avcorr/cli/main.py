@@ -21,6 +21,9 @@ from avcorr.cli import common  # noqa: E402
 from avcorr.errors import AvcorrError  # noqa: E402
 
 _SKIP = {"main", "common"}
+#: Exit statuses: 0 done, 1 some inputs failed (listed; the output is complete), 2 usage or user
+#: error, 3 internal error (a bug: one line, --debug for the traceback), 128 + N stopped by signal N.
+INTERNAL_ERROR = 3
 
 
 def build_app() -> typer.Typer:
@@ -67,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return int(exc.exit_code)
-        if name == "Abort":
+        if name == "Abort":  # Ctrl-C (130) or a signal turned into a stop by common.stop_on_signals (128 + signum)
             print("avcorr: aborted", file=sys.stderr)
-            return 130
+            return common.stop_status(exc.__cause__ or exc)
         if common.STATE.debug:
             raise
         print(f"avcorr: internal error: {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
-        return 1
+        return INTERNAL_ERROR
     return result if isinstance(result, int) else 0
 
 

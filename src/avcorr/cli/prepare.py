@@ -13,22 +13,22 @@ def register(app: typer.Typer) -> None:
     def prepare(
         manifest: Path = typer.Argument(..., help="Manifest CSV (avcorr's columns, or the paper's CSV header)."),
         out: Path = typer.Option(..., "--out", help="Clip cache folder (created; a rerun skips clips already there)."),
-        workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per CPU core)."),
+        workers: int = typer.Option(0, "--workers", min=0, help="Worker processes (0: one per CPU core)."),
         shard: Optional[str] = typer.Option(None, "--shard", help="i/n: prepare only the i-th of n shards (1-based)."),
         teacher: str = typer.Option("none", "--teacher", help="Teacher whose posteriors are cached: none, phonetic, deep_avsr."),
         teacher_option: Optional[list[str]] = typer.Option(
             None, "--teacher-option",
             help="key=value passed to the teacher, repeatable; e.g. for deep_avsr: audio_model=PATH video_model=PATH visual_frontend=PATH.",
         ),
-        max_frames: int = typer.Option(1000, "--max-frames", help="Frames kept per clip at 25 fps (0: no cap; memory grows ~100 kB/frame)."),
-        face_size: int = typer.Option(112, "--face-size", help="Side of the grayscale face crop in pixels."),
-        mouth_size: int = typer.Option(112, "--mouth-size", help="Side of the grayscale mouth crop in pixels."),
+        max_frames: int = typer.Option(1000, "--max-frames", min=0, help="Frames kept per clip at 25 fps (0: no cap; memory grows ~100 kB/frame)."),
+        face_size: int = typer.Option(112, "--face-size", min=8, help="Side of the grayscale face crop in pixels."),
+        mouth_size: int = typer.Option(112, "--mouth-size", min=8, help="Side of the grayscale mouth crop in pixels."),
         normalise_face_px: int = typer.Option(
-            0, "--normalise-face-px",
+            0, "--normalise-face-px", min=0,
             help="Canonical resolution: rescale each clip so its face is at most this many pixels high (0: off; 96 recommended).",
         ),
-        normalise_jpeg_quality: int = typer.Option(75, "--normalise-jpeg-quality", help="With --normalise-face-px: JPEG quality of the round trip every frame goes through."),
-        normalise_blur_sigma: float = typer.Option(0.0, "--normalise-blur-sigma", help="With --normalise-face-px: Gaussian blur (pixels of the rescaled frame) before the JPEG round trip."),
+        normalise_jpeg_quality: int = typer.Option(75, "--normalise-jpeg-quality", min=1, max=100, help="With --normalise-face-px: JPEG quality of the round trip every frame goes through."),
+        normalise_blur_sigma: float = typer.Option(0.0, "--normalise-blur-sigma", min=0.0, help="With --normalise-face-px: Gaussian blur (pixels of the rescaled frame) before the JPEG round trip."),
         root: Optional[Path] = typer.Option(None, "--root", help="For the paper's CSV: folder its media paths are remapped to."),
         force: bool = typer.Option(False, "--force", help="Redo clips already in the cache."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary (no progress bar)."),
@@ -36,8 +36,9 @@ def register(app: typer.Typer) -> None:
         """Decode, track the face, crop, compute MFCC/STFT (and teacher posteriors) for every clip.
 
         Exits 1 when any clip failed (each is listed with its stage and reason in CACHE/failures.csv).
+        Ctrl-C or SIGTERM stops at once (exit 130 / 143): the clips written are kept, a rerun goes on.
         """
-        from avcorr.cli.common import print_json, progress
+        from avcorr.cli.common import print_json, progress, stop_on_signals
         from avcorr.prepare.pipeline import PrepareOptions, parse_shard, prepare_manifest
 
         rows = load_any_manifest(manifest, root)
@@ -46,11 +47,16 @@ def register(app: typer.Typer) -> None:
         normalise = (NormaliseOptions(face_px=normalise_face_px, jpeg_quality=normalise_jpeg_quality, blur_sigma=normalise_blur_sigma)
                      if normalise_face_px > 0 else None)
         options = PrepareOptions(face_size=face_size, mouth_size=mouth_size, max_frames=max_frames or None, normalise=normalise)
-        summary = prepare_manifest(
-            rows, out, options, workers=workers or os.cpu_count() or 1, shard=parse_shard(shard), teacher=teacher,
-            teacher_options=parse_teacher_options(teacher_option or []), force=force,
-            progress=None if as_json else (lambda items, total: progress(items, "prepare", total=total)),
-        )
+        try:
+            with stop_on_signals():
+                summary = prepare_manifest(
+                    rows, out, options, workers=workers or os.cpu_count() or 1, shard=parse_shard(shard), teacher=teacher,
+                    teacher_options=parse_teacher_options(teacher_option or []), force=force,
+                    progress=None if as_json else (lambda items, total: progress(items, "prepare", total=total)),
+                )
+        except KeyboardInterrupt:
+            typer.echo(f"avcorr: prepare stopped; the clips written are kept in {out} (rerun to go on)", err=True)
+            raise
         failures = out / "failures.csv"
         if as_json:
             print_json({"cache": str(out), "done": summary.done, "skipped": summary.skipped, "failed": summary.failed,

@@ -9,6 +9,7 @@ half-written clip behind and a restart simply skips the clips already present.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import tempfile
@@ -95,13 +96,36 @@ class ClipRecord:
             raise ValueError(f"{self.meta.clip_id}: frames must be uint8")
 
 
+#: Longest file name most file systems take (ext4, XFS, btrfs, tmpfs: 255 bytes of UTF-8).
+NAME_MAX_BYTES = 255
+_HASHED_STEM_BYTES = 200  # room for "~" + hash + ".npz" and a margin
+
+
 def clip_file(root: str | Path, clip_id: str) -> Path:
-    return Path(root) / CLIPS_DIR / f"{safe_name(clip_id)}.npz"
+    return Path(root) / CLIPS_DIR / f"{file_stem(clip_id)}.npz"
 
 
 def safe_name(clip_id: str) -> str:
     """A file-system-safe version of a clip id (ids may contain slashes)."""
     return "".join(c if c.isalnum() or c in "-_.+" else "_" for c in clip_id)
+
+
+def file_stem(clip_id: str, suffix: str = ".npz") -> str:
+    """The file name (without ``suffix``) that stores ``clip_id``: unique per id, at most
+    :data:`NAME_MAX_BYTES` bytes with the suffix.
+
+    An id that is already safe (:func:`safe_name` changes nothing, no leading dot) and short
+    enough is its own name, so caches written before names were hashed stay valid. Any other id
+    (slashes, spaces, a leading dot, too long) gets its safe name, cut to fit, plus ``~`` and 12
+    hex digits of its BLAKE2b hash: ``~`` never survives :func:`safe_name`, so such a name cannot
+    equal a plain one, and two ids that differ only in replaced characters differ in their hash.
+    """
+    safe = safe_name(clip_id)
+    if safe == clip_id and clip_id and not clip_id.startswith(".") and len((clip_id + suffix).encode()) <= NAME_MAX_BYTES:
+        return clip_id
+    digest = hashlib.blake2b(clip_id.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    stem = safe.lstrip(".").encode()[:_HASHED_STEM_BYTES].decode("utf-8", "ignore")  # whole characters only
+    return f"{stem}~{digest}"
 
 
 def save_clip(path: str | Path, record: ClipRecord) -> Path:
@@ -194,13 +218,7 @@ class ClipCache:
             row = {c: getattr(meta, c, "") for c in MANIFEST_COLUMNS if c != "file"}
             row["file"] = str(path.relative_to(self.root))
             rows.append({c: ("" if row.get(c) is None else row.get(c)) for c in MANIFEST_COLUMNS})
-        out = self.root / MANIFEST_NAME
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        return out
+        return write_csv(self.root / MANIFEST_NAME, MANIFEST_COLUMNS, rows)
 
     def read_manifest(self) -> list[dict[str, str]]:
         path = self.root / MANIFEST_NAME
@@ -210,10 +228,21 @@ class ClipCache:
             return list(csv.DictReader(handle))
 
     def write_failures(self, failures: list[dict[str, str]]) -> Path:
-        out = self.root / FAILURES_NAME
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FAILURE_COLUMNS, extrasaction="ignore")
+        return write_csv(self.root / FAILURES_NAME, FAILURE_COLUMNS, failures)
+
+
+def write_csv(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> Path:
+    """Write a CSV atomically (temporary file beside it, then rename): a reader, or a run killed
+    mid-write, sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.stem}-", suffix=".csv", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(failures)
-        return out
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -15,14 +15,20 @@ and how long the source was). ``max_frames=None`` lifts the cap: memory then gro
 The batch (:func:`prepare_manifest`) runs clips in a process pool, each worker with its own
 MediaPipe graphs and teacher; it skips clips already in the cache (so a killed run restarts where
 it stopped), keeps ``failures.csv`` current after every failure, and rebuilds ``manifest.csv``.
+Workers end with their parent, even a SIGKILLed one (:func:`die_with_parent`); a stop of the
+batch (Ctrl-C, or SIGTERM turned into one by the CLI) ends the workers at once, keeps every clip
+already written and rebuilds the manifest; a clip that ran the machine out of memory, processes
+or disk fails alone with a reason that says so (:func:`resource_reason`).
 """
 from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import math
 import os
-import tempfile
+import signal
+import threading
 import time
 import zlib
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,7 +38,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from avcorr.data.clip_cache import FAILURE_COLUMNS, FAILURES_NAME, ClipCache, ClipMeta, ClipRecord
+from avcorr.data.clip_cache import FAILURE_COLUMNS, FAILURES_NAME, ClipCache, ClipMeta, ClipRecord, write_csv
 from avcorr.data.manifest import ManifestRow
 from avcorr.errors import AvcorrError, ConfigError, InputError
 from avcorr.media import audio_features, crops, decode
@@ -43,6 +49,18 @@ from avcorr.media.normalise import NormaliseOptions
 from avcorr.runtime import StageTimer
 
 STAGES = ("decode", "audio", "normalise", "track", "crop", "features", "teacher", "write")
+#: OS errors that mean "this machine ran out of something", not "this file is bad".
+RESOURCE_ERRNOS = frozenset({errno.EAGAIN, errno.ENOMEM, errno.ENOSPC, errno.EMFILE, errno.ENFILE})
+
+
+def resource_reason(exc: BaseException) -> str:
+    """One line for a clip that failed because the machine ran out of memory, processes, files or
+    disk: says so, so it is not mistaken for a bad file (rerun with more room, or fewer workers)."""
+    code = getattr(exc, "errno", None)
+    what = {errno.ENOSPC: "out of disk space", errno.EMFILE: "out of file handles", errno.ENFILE: "out of file handles"}.get(
+        code, "out of memory or system resources")
+    name = errno.errorcode.get(code, "") if code is not None else ""
+    return f"{what} ({name or exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc}); rerun with fewer workers or a smaller --max-frames"
 
 
 @dataclass
@@ -109,6 +127,10 @@ class _Stages:
                 raise
             except MemoryError:
                 raise InputError(self.path, "out of memory (try a smaller --max-frames)", stage=stage) from None
+            except OSError as exc:
+                if exc.errno not in RESOURCE_ERRNOS:
+                    raise InputError(self.path, f"unexpected {exc.__class__.__name__}: {exc}", stage=stage) from exc
+                raise InputError(self.path, resource_reason(exc), stage=stage) from None
             except Exception as exc:  # a bug or an odd file: record it, never lose the clip silently
                 raise InputError(self.path, f"unexpected {exc.__class__.__name__}: {exc}", stage=stage) from exc
 
@@ -367,9 +389,41 @@ def in_shard(clip_id: str, shard: tuple[int, int]) -> bool:
 
 
 _WORKER: dict[str, Any] = {}
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _init_worker(options: PrepareOptions, teacher_name: str, teacher_options: dict[str, Any]) -> None:
+def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """End this (worker) process when ``parent_pid`` dies, SIGKILL of the parent included.
+
+    Linux: the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``); everywhere
+    (and should the parent have died before the call): a daemon thread checks ``os.getppid()``
+    every ``poll_s`` seconds. A worker so killed loses only its clip in progress, whose temporary
+    file is ignored by readers and removed by a later run. Also ignores SIGINT: a Ctrl-C reaches the
+    whole process group, and the parent decides how the batch stops.
+    """
+    if os.getpid() == parent_pid:
+        return  # workers=1 runs in the parent itself
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="avcorr-parent-watch", daemon=True).start()
+
+
+def _init_worker(options: PrepareOptions, teacher_name: str, teacher_options: dict[str, Any], parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     os.environ.setdefault("GLOG_minloglevel", "2")
     if teacher_name not in ("", "none"):  # torch is slow to import; only teachers need it
         import torch
@@ -408,6 +462,8 @@ def _run_one(row: ManifestRow, root: str) -> ClipOutcome:
         return ClipOutcome(row.clip_id, row.video_path, "failed", stage=exc.stage, reason=exc.reason)
     except AvcorrError as exc:
         return ClipOutcome(row.clip_id, row.video_path, "failed", stage="teacher", reason=str(exc))
+    except MemoryError as exc:  # outside the stages (a teacher's own allocation, the result itself)
+        return ClipOutcome(row.clip_id, row.video_path, "failed", stage="worker", reason=resource_reason(exc))
 
 
 class FailureLog:
@@ -427,13 +483,7 @@ class FailureLog:
         if self.path.exists():
             with self.path.open(newline="") as handle:
                 old = [r for r in csv.DictReader(handle) if r.get("clip_id") not in self.retried and r.get("clip_id") not in self.new]
-        rows = old + list(self.new.values())
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-failures-", suffix=".csv", dir=self.path.parent)
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FAILURE_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.path)
+        write_csv(self.path, FAILURE_COLUMNS, old + list(self.new.values()))
 
 
 def prepare_manifest(
@@ -471,9 +521,8 @@ def prepare_manifest(
             todo.append(row)
     failures = FailureLog(root, {r.clip_id for r in mine})
     failures.flush()  # clips now in the cache (or about to be retried) leave failures.csv
-    outcomes = _execute(todo, str(root), options, workers or os.cpu_count() or 1, teacher, teacher_options)
-    if progress is not None:
-        outcomes = progress(outcomes, len(todo))
+    running = _execute(todo, str(root), options, workers or os.cpu_count() or 1, teacher, teacher_options)
+    outcomes = running if progress is None else progress(running, len(todo))
     try:
         for outcome in outcomes:
             summary.outcomes.append(outcome)
@@ -482,7 +531,10 @@ def prepare_manifest(
             else:
                 summary.failed += 1
                 failures.add(outcome)
-    finally:  # also after Ctrl-C: the manifest lists every clip file there is
+    finally:  # also after Ctrl-C or SIGTERM: workers stop now, and the manifest lists every clip file there is
+        for stream in (outcomes, running):
+            with contextlib.suppress(Exception):
+                stream.close()  # type: ignore[attr-defined]
         cache.rebuild_manifest()
     return summary
 
@@ -520,7 +572,9 @@ def _execute_pool(todo: list[ManifestRow], root: str, options: PrepareOptions, w
     pending = sorted(todo, key=_size, reverse=True)  # longest first: no long clip left alone at the end
     crashed: list[ManifestRow] = []
     while pending:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options))
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(options, teacher, teacher_options, os.getpid()))
+        stopped = True
         try:
             futures = {pool.submit(_run_one, row, root): row for row in pending}
             pending = []
@@ -537,12 +591,22 @@ def _execute_pool(todo: list[ManifestRow], root: str, options: PrepareOptions, w
                     except Exception as exc:  # pickling or an error outside prepare_clip
                         outcome = ClipOutcome(row.clip_id, row.video_path, "failed", stage="worker", reason=f"{exc.__class__.__name__}: {exc}")
                     yield outcome
+            stopped = False
         finally:
-            # On Ctrl-C (or any stop) queued clips are dropped; the ones running finish and are kept.
+            if stopped:  # Ctrl-C, SIGTERM, or the consumer stopped: clips in progress are dropped, not waited for
+                _terminate_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
         for row in crashed:  # retry each alone so one bad file cannot take others down with it
             yield _run_isolated(row, root, options, teacher, teacher_options)
         crashed = []
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM every worker of ``pool`` (their clips in progress are redone by the next run: their
+    temporary files are never read). The executor keeps its processes in a private mapping."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
 
 
 def _size(row: ManifestRow) -> int:
@@ -557,8 +621,11 @@ def _run_isolated(row: ManifestRow, root: str, options: PrepareOptions, teacher:
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options)) as pool:
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(options, teacher, teacher_options, os.getpid())) as pool:
         try:
             return pool.submit(_run_one, row, root).result()
-        except BrokenProcessPool:
+        except BaseException as exc:
+            if not isinstance(exc, BrokenProcessPool):
+                _terminate_workers(pool)
+                raise
             return ClipOutcome(row.clip_id, row.video_path, "failed", stage="worker", reason="the worker process crashed on this file (decoder or MediaPipe)")
