@@ -72,11 +72,23 @@ def piecewise_affine(image: np.ndarray, src: np.ndarray, dst: np.ndarray, triang
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
+def pick_reference(clip: SourceClip, start: int, stop: int, rng: np.random.Generator) -> int:
+    """A frame whose face shape (centred landmarks) is among the quarter closest to the span's:
+    a piecewise-affine warp folds over where the pose differs much (an animator's photo is
+    usually taken from the same footage in a similar pose)."""
+    marks = clip.landmarks[:, WARP_POINTS, :2]
+    centred = marks - marks.mean(axis=1, keepdims=True)
+    step = max(1, (stop - start) // 8)
+    distance = np.abs(centred[:, None] - centred[None, start:stop:step]).mean(axis=(1, 2, 3))
+    closest = np.argsort(distance, kind="stable")[:max(1, clip.num_frames // 4)]
+    return int(rng.choice(closest))
+
+
 def still_image(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.Generator) -> PseudoFake:
     start, stop = clip.span(span)
     real = clip.frames[start:stop]
     h, w = real.shape[1:3]
-    ref = int(rng.integers(clip.num_frames))
+    ref = pick_reference(clip, start, stop, rng)
     mode = str(rng.choice(MODES, p=[0.45, 0.3, 0.25]))
     anchors = border_anchors(h, w)
     ref_pts = np.concatenate([clip.landmarks[ref][WARP_POINTS, :2].astype(np.float64), anchors])
