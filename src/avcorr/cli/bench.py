@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from avcorr.bench.results import SHARED_ENV, shared_data_dir
+from avcorr.data.corpus_options import DEFAULT_CORPUS as CORPUS, CorpusOptions
 from avcorr.errors import ConfigError
 
 
@@ -80,21 +81,26 @@ def register(app: typer.Typer) -> None:
         variants: str = typer.Option("", "--variants", help="Comma-separated variants (default: all of shortcut, "
                                       "zero-shot, detection-only, full, cues-trace, cues-animation, cues, consistency, consistency-animation, fused)."),
         epochs: int = typer.Option(6, "--epochs", min=1, help="Training epochs per student run."),
+        pseudo_minutes: float = typer.Option(2.0, "--pseudo-minutes", min=0.1, help="Training minutes of each pseudo "
+                                             "trace network (one per real share and seed)."),
         student_config: str = typer.Option("cpu", "--student-config", help="Config of the student networks "
                                            "(bundled name or YAML)."),
-        crop_frames: int = typer.Option(75, "--crop-frames", min=8, help="Every clip is cut to its centre N frames."),
-        prepare_frames: int = typer.Option(150, "--prepare-frames", min=8, help="Frames prepared per clip."),
-        false_alarm_rate: float = typer.Option(0.05, "--false-alarm-rate", help="Target false-alarm rate of the "
+        crop_frames: int = typer.Option(CORPUS.crop_frames, "--crop-frames", min=8, help="Every clip is cut to its centre N frames."),
+        prepare_frames: int = typer.Option(CORPUS.prepare_frames, "--prepare-frames", min=8, help="Frames prepared per clip."),
+        false_alarm_rate: float = typer.Option(CORPUS.false_alarm_rate, "--false-alarm-rate", help="Target false-alarm rate of the "
                                                "operating threshold, on training-side real clips."),
-        normalise_face_px: int = typer.Option(96, "--normalise-face-px", min=0, help="Bring every clip to this face "
-                                              "height (pixels) and one JPEG codec before tracking (0: off)."),
+        normalise_face_px: int = typer.Option(CORPUS.normalise_face_px, "--normalise-face-px", min=0, help="Bring every "
+                                              "clip to this face height (pixels) and one JPEG codec before tracking (0: off)."),
         real_shares: int = typer.Option(3, "--real-shares", min=1, help="Real source groups are dealt into this many "
                                         "shares; a fold holds out one family's fakes and one share's reals."),
+        max_reals_per_group: int = typer.Option(8, "--max-reals-per-group", min=0, help="Keep at most this many real "
+                                                "clips per source group, so no group dominates a threshold or an AUC "
+                                                "(0: all)."),
         work: Path = typer.Option(Path("runs/bench-wild"), "--work", help="Work folder (resumable)."),
         out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Where wild.{json,md} go."),
         report_only: bool = typer.Option(False, "--report-only", help="Only rewrite the tables from the runs "
                                          "finished in --work."),
-        workers: int = typer.Option(2, "--workers", min=1, help="Processes for prepare."),
+        workers: int = typer.Option(CORPUS.workers, "--workers", min=1, help="Processes for prepare."),
     ) -> None:
         """Leave-one-generator-family-out on genuine forgeries, beside a metadata-only shortcut baseline.
 
@@ -108,14 +114,15 @@ def register(app: typer.Typer) -> None:
         corpus = data or _default_corpus()
         options = WildOptions(data_dir=corpus, catalog=catalog, work_dir=work, out_dir=out, seeds=parse_ints(seeds),
                               variants=[v.strip() for v in variants.split(",") if v.strip()] or list(DEFAULT_VARIANTS),
-                              epochs=epochs,
-                              crop_frames=crop_frames, prepare_frames=prepare_frames,
-                              false_alarm_rate=false_alarm_rate, report_only=report_only, workers=workers,
-                              real_shares=real_shares, normalise_face_px=normalise_face_px,
+                              epochs=epochs, pseudo_minutes=pseudo_minutes, report_only=report_only, real_shares=real_shares,
+                              corpus=CorpusOptions(crop_frames=crop_frames, prepare_frames=prepare_frames,
+                                                   false_alarm_rate=false_alarm_rate, workers=workers,
+                                                   normalise_face_px=normalise_face_px),
                               student_config=student_config)
         options.command = " ".join(shlex.quote(p) for p in [
             "avcorr", "bench", "wild", "--seeds", seeds, "--epochs", str(epochs), "--crop-frames", str(crop_frames),
             "--real-shares", str(real_shares), "--normalise-face-px", str(normalise_face_px),
+            "--max-reals-per-group", str(max_reals_per_group), "--pseudo-minutes", str(pseudo_minutes),
             "--student-config", student_config,
             "--variants", ",".join(options.variants)])
         start = time.perf_counter()

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from avcorr.cli.common import print_json
+from avcorr.data.corpus_options import DEFAULT_CORPUS as CORPUS, CorpusOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -25,8 +26,8 @@ def register(app: typer.Typer) -> None:
         normalise_face_px: Optional[int] = typer.Option(None, "--normalise-face-px", min=0, help="Videos: bring every clip to this face height in pixels first, as detect then does (default 96; 0: off). With --cache: the cache's own."),
         normalise_jpeg_quality: Optional[int] = typer.Option(None, "--normalise-jpeg-quality", min=1, max=100, help="Videos: JPEG quality of the canonical codec (default 75)."),
         lip_model: Optional[Path] = typer.Option(None, help="Lip viseme model (.npz); default: the one shipped with avcorr."),
-        fake_rate: float = typer.Option(0.05, help="False-alarm rate on real clips of the fake threshold."),
-        uncertain_rate: float = typer.Option(0.20, help="False-alarm rate on real clips of the uncertain threshold."),
+        fake_rate: float = typer.Option(CORPUS.false_alarm_rate, help="False-alarm rate on real clips of the fake threshold."),
+        uncertain_rate: float = typer.Option(CORPUS.uncertain_rate, help="False-alarm rate on real clips of the uncertain threshold."),
         as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),
     ) -> None:
         """Reference reals for zero-shot scores: each clip's mean lip/speech correlation, and the
@@ -53,14 +54,14 @@ def register(app: typer.Typer) -> None:
                                   "length and resolution are recorded")
             fit = fit_zero_shot_from_cache(cache, source, options, bar, fake_rate, uncertain_rate)
         else:
-            from avcorr.media.normalise import NormaliseOptions
             from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 
-            window = 75 if window_frames is None else window_frames
+            window = CORPUS.crop_frames if window_frames is None else window_frames
             if window == 1:
                 raise ConfigError("--window-frames must be 0 (whole clips) or at least 2")
-            face_px = 96 if normalise_face_px is None else normalise_face_px
-            normalise = NormaliseOptions(face_px=face_px, jpeg_quality=normalise_jpeg_quality or 75) if face_px else None
+            normalise = CorpusOptions(
+                normalise_face_px=CORPUS.normalise_face_px if normalise_face_px is None else normalise_face_px,
+                normalise_jpeg_quality=normalise_jpeg_quality or CORPUS.normalise_jpeg_quality).normalise()
             clips, skipped = reference_clips(paths)
             fit = fit_zero_shot_from_videos(
                 clips, source or "real clips of " + ", ".join(p.name or str(p) for p in paths),

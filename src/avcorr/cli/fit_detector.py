@@ -8,7 +8,11 @@ from typing import Optional
 
 import typer
 
-from avcorr.cli.common import print_json
+from avcorr.cli.common import print_json, progress
+from avcorr.cues.corpus import corpus_tables
+from avcorr.data.catalog import read_catalog
+from avcorr.data.corpus_options import DEFAULT_CORPUS as CORPUS, CorpusOptions
+from avcorr.train.cue_model import check_groups, fit_cue_detector
 
 
 def register(app: typer.Typer) -> None:
@@ -23,17 +27,17 @@ def register(app: typer.Typer) -> None:
         work: Path = typer.Option(Path("runs/fit-detector"), "--work", help="Work folder: cache_full/ (prepared "
                                   "clips), cache/ (cropped), features.json — the layout of `avcorr bench wild`, so "
                                   "--work runs/bench-wild reuses the benchmark's prepared clips and features."),
-        workers: int = typer.Option(2, "--workers", min=1, help="Processes for prepare."),
+        workers: int = typer.Option(CORPUS.workers, "--workers", min=1, help="Processes for prepare."),
         c: float = typer.Option(0.1, "--c", min=1e-6, help="Inverse L2 strength of the logistic model."),
-        crop_frames: int = typer.Option(75, "--crop-frames", min=8, help="Every clip is cut to its centre N frames "
+        crop_frames: int = typer.Option(CORPUS.crop_frames, "--crop-frames", min=8, help="Every clip is cut to its centre N frames "
                                         "(detect judges videos in windows of N)."),
-        prepare_frames: int = typer.Option(150, "--prepare-frames", min=8, help="Prepare at most N frames per clip."),
-        false_alarm_rate: float = typer.Option(0.05, "--false-alarm-rate", help="Fake threshold's false-alarm rate on real clips."),
-        uncertain_rate: float = typer.Option(0.20, "--uncertain-rate", help="Uncertain threshold's false-alarm rate."),
-        normalise_face_px: int = typer.Option(96, "--normalise-face-px", min=0, help="Bring every clip to this face "
+        prepare_frames: int = typer.Option(CORPUS.prepare_frames, "--prepare-frames", min=8, help="Prepare at most N frames per clip."),
+        false_alarm_rate: float = typer.Option(CORPUS.false_alarm_rate, "--false-alarm-rate", help="Fake threshold's false-alarm rate on real clips."),
+        uncertain_rate: float = typer.Option(CORPUS.uncertain_rate, "--uncertain-rate", help="Uncertain threshold's false-alarm rate."),
+        normalise_face_px: int = typer.Option(CORPUS.normalise_face_px, "--normalise-face-px", min=0, help="Bring every clip to this face "
                                               "height (pixels) and one JPEG codec before tracking, as `bench wild` "
                                               "does; detect then prepares videos the same way (0: off)."),
-        normalise_jpeg_quality: int = typer.Option(75, "--normalise-jpeg-quality", min=1, max=100,
+        normalise_jpeg_quality: int = typer.Option(CORPUS.normalise_jpeg_quality, "--normalise-jpeg-quality", min=1, max=100,
                                                    help="JPEG quality of that canonical codec."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:
@@ -46,22 +50,15 @@ def register(app: typer.Typer) -> None:
         refused). Use the model with `avcorr detect --checkpoint OUT`, or copy it to
         avcorr/resources/models/default to make it the bundled default.
         """
-        from avcorr.cli.common import progress
-        from avcorr.data.catalog import read_catalog
-        from avcorr.errors import ConfigError
-        from avcorr.media.normalise import NormaliseOptions
-        from avcorr.cues.corpus import corpus_tables
-        from avcorr.train.cue_model import check_groups, fit_cue_detector
-
         chosen = check_groups(groups.split(","))
-        if crop_frames > prepare_frames:
-            raise ConfigError("need --crop-frames <= --prepare-frames")
-        normalise = (NormaliseOptions(face_px=normalise_face_px, jpeg_quality=normalise_jpeg_quality)
-                     if normalise_face_px else None)
+        options = CorpusOptions(prepare_frames=prepare_frames, crop_frames=crop_frames, workers=workers,
+                                normalise_face_px=normalise_face_px, normalise_jpeg_quality=normalise_jpeg_quality,
+                                false_alarm_rate=false_alarm_rate, uncertain_rate=uncertain_rate)
+        options.validate()
         clips = read_catalog(corpus, catalog)
         say = (lambda message: typer.echo(message, err=True))
         made = corpus_tables(clips, work, prepare_frames=prepare_frames, crop_frames=crop_frames, workers=workers,
-                             normalise=normalise, progress=lambda items, what: progress(items, what, enabled=not as_json), log=say)
+                             normalise=options.normalise(), progress=lambda items, what: progress(items, what, enabled=not as_json), log=say)
         # the command that reproduces this model, from the options (not sys.argv: also right when called in-process)
         words = ["avcorr", "fit-detector", str(corpus), "--out", str(out), *(["--catalog", str(catalog)] if catalog else []),
                  "--groups", ",".join(chosen), "--work", str(work), "--c", f"{c:g}", "--crop-frames", str(crop_frames),
@@ -69,9 +66,7 @@ def register(app: typer.Typer) -> None:
                  "--uncertain-rate", f"{uncertain_rate:g}", "--normalise-face-px", str(normalise_face_px),
                  "--normalise-jpeg-quality", str(normalise_jpeg_quality)]
         command = " ".join(shlex.quote(w) for w in words)
-        model = fit_cue_detector(clips, made.tables, chosen, c=c, false_alarm_rate=false_alarm_rate,
-                                 uncertain_rate=uncertain_rate, crop_frames=crop_frames, prepare_frames=prepare_frames,
-                                 command=command, normalise=normalise)
+        model = fit_cue_detector(clips, made.tables, chosen, c=c, corpus=options, command=command)
         folder = model.save(out)
         data = model.info["training_data"]
         summary = {

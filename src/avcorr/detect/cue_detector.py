@@ -32,6 +32,7 @@ from avcorr.cues.corpus import BACKGROUND, CONSISTENCY, CONTAINER
 from avcorr.cues.features import CUE_GROUPS, clip_cue_features
 from avcorr.data.cache_views import crop_record
 from avcorr.data.clip_cache import ClipRecord
+from avcorr.data.corpus_options import DEFAULT_CORPUS
 from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
 from avcorr.detect.calibrate import NO_CHECKPOINT_CALIBRATION
 from avcorr.detect.verdict import FrameScore, OperatingPoint, VideoVerdict
@@ -108,7 +109,7 @@ class CueDetector(Detector):
         if CONTAINER in self.groups or any(n.startswith(f"{CONTAINER}.") for n in self.classifier.feature_names):
             raise CheckpointError(f"{model_dir}: the model uses container (file metadata) features, which a detector "
                                   "never uses; refit it with `avcorr fit-detector` without the container group")
-        self.crop_frames = int(info.get("crop_frames") or 75)
+        self.crop_frames = int(info.get("crop_frames") or DEFAULT_CORPUS.crop_frames)
         try:  # the canonical resolution the training clips were prepared at
             self.normalise = NormaliseOptions.from_dict(info.get("normalise"))
         except (AvcorrError, TypeError, ValueError) as error:

@@ -20,10 +20,10 @@ import avcorr
 from avcorr.cues.classifier import FeatureClassifier, fit_classifier, out_of_fold_scores
 from avcorr.cues.corpus import CONSISTENCY, CONTAINER, FEATURE_GROUPS, feature_names
 from avcorr.data.catalog import CatalogClip
+from avcorr.data.corpus_options import DEFAULT_CORPUS, CorpusOptions
 from avcorr.errors import ConfigError
 from avcorr.eval.calibration import calibrate
 from avcorr.eval.metrics import roc_auc
-from avcorr.media.normalise import NormaliseOptions
 
 #: The feature groups a detector may use: everything but the container (metadata) shortcut.
 DETECTOR_GROUPS: tuple[str, ...] = tuple(g for g in FEATURE_GROUPS if g != CONTAINER)
@@ -68,22 +68,19 @@ def training_summary(clips: Sequence[CatalogClip]) -> dict[str, Any]:
 
 
 def fit_cue_detector(clips: Sequence[CatalogClip], tables: Mapping[str, Mapping[str, float]],
-                     groups: Sequence[str] = DEFAULT_GROUPS, c: float = 0.1, false_alarm_rate: float = 0.05,
-                     uncertain_rate: float = 0.2, crop_frames: int = 75, prepare_frames: int = 150,
-                     command: str = "", folds: int = 5, normalise: NormaliseOptions | None = None) -> FeatureClassifier:
+                     groups: Sequence[str] = DEFAULT_GROUPS, c: float = 0.1, corpus: CorpusOptions = DEFAULT_CORPUS,
+                     command: str = "", folds: int = 5) -> FeatureClassifier:
     """The calibrated cue detector of a corpus (save it with ``.save(folder)``).
 
     ``tables``: clip id → ``group.name`` features (:func:`avcorr.cues.corpus.corpus_features`);
     clips without one, or without any measured feature of ``groups``, are left out. ``groups`` must not include ``container``. ``c``: inverse L2
-    strength. The thresholds are fitted for ``false_alarm_rate`` / ``uncertain_rate`` on the real
-    clips' out-of-fold scores over ``folds`` folds grouped by ``source_group``. ``crop_frames`` /
-    ``prepare_frames``: how the features were measured (detect cuts videos into windows of
-    ``crop_frames``). ``normalise``: the canonical resolution the clips were prepared at (detect
-    prepares videos the same way; None: as decoded). Raises :class:`ConfigError` when the corpus cannot make a calibrated model.
+    strength. ``corpus``: how the features were measured (detect cuts videos into windows of its
+    ``crop_frames`` and prepares them at its canonical resolution) and the false-alarm rates the
+    thresholds are fitted for, on the real clips' out-of-fold scores over ``folds`` folds grouped
+    by ``source_group``. Raises :class:`ConfigError` when the corpus cannot make a calibrated model.
     """
     chosen = check_groups(groups)
-    if not 0 < false_alarm_rate < uncertain_rate < 1:
-        raise ConfigError("need 0 < false-alarm rate < the uncertain band's rate < 1")
+    corpus.validate()
     names = feature_names({clip.clip_id: tables[clip.clip_id] for clip in clips if clip.clip_id in tables}, chosen)
     if not names:
         raise ConfigError(f"no features of group(s) {', '.join(chosen)} in the tables (were they computed?)")
@@ -104,15 +101,15 @@ def fit_cue_detector(clips: Sequence[CatalogClip], tables: Mapping[str, Mapping[
                           "calibration needs real and fake clips in at least two source groups")
     source = (f"{len(reals)} real clips of the training corpus, scored out of fold "
               f"({min(folds, len(set(groups_of)))} folds grouped by source_group)")
-    model.calibration = calibrate(reals, source, fake_false_alarm_rate=false_alarm_rate,
-                                  uncertain_false_alarm_rate=uncertain_rate).to_dict()
+    model.calibration = calibrate(reals, source, fake_false_alarm_rate=corpus.false_alarm_rate,
+                                  uncertain_false_alarm_rate=corpus.uncertain_rate).to_dict()
     scored = np.isfinite(inner)
     auc = roc_auc(np.asarray(labels)[scored], inner[scored]) if scored.any() else math.nan
     model.info = {
         "groups": chosen,
-        "crop_frames": int(crop_frames),
-        "prepare_frames": int(prepare_frames),
-        "normalise": None if normalise is None else normalise.to_dict(),
+        "crop_frames": int(corpus.crop_frames),
+        "prepare_frames": int(corpus.prepare_frames),
+        "normalise": None if corpus.normalise() is None else corpus.normalise().to_dict(),
         "teacher": PHONETIC if any(n.split(".", 1)[0] == CONSISTENCY for n in names) else None,
         "training_data": training_summary(used),
         "out_of_fold": {"clips_scored": int(scored.sum()), "roc_auc": None if math.isnan(auc) else round(auc, 4),

@@ -27,17 +27,19 @@ import numpy as np
 from avcorr.bench.results import git_commit
 from avcorr.bench.state import StageClock
 from avcorr.data.catalog import CatalogClip, read_catalog
-from avcorr.bench.wild.folds import Fold, build_folds, check_folds
+from avcorr.data.corpus_options import DEFAULT_CORPUS, CorpusOptions
+from avcorr.bench.wild.folds import Fold, build_folds, cap_real_groups, check_folds
 from avcorr.bench.wild.report import ScoreRow, build_report, write_report
-from avcorr.bench.wild.variants import WILD_VARIANTS, rows_for, run_features, run_student, run_zero_shot
+from avcorr.bench.wild.variants import (WILD_VARIANTS, rows_for, run_features, run_pseudo, run_reals_only, run_student,
+                                        run_zero_shot)
 from avcorr.cues.corpus import CONSISTENCY
 from avcorr.errors import ConfigError
 from avcorr.runtime import plain_json
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str], Iterable[T]]
-DEFAULT_VARIANTS = ("shortcut", "zero-shot", "detection-only", "full", "cues-trace", "cues-animation", "cues",
-                    "consistency", "consistency-animation", "fused")
+DEFAULT_VARIANTS = ("shortcut", "zero-shot", "consistency-two-sided", "dynamics", "pseudo", "detection-only", "full",
+                    "cues-trace", "cues-animation", "cues", "consistency", "consistency-animation", "fused")
 SCORES_NAME = "scores.csv"
 
 
@@ -52,18 +54,14 @@ class WildOptions:
     catalog: Path | None = None
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     variants: list[str] = field(default_factory=lambda: list(DEFAULT_VARIANTS))
-    prepare_frames: int = 150
-    crop_frames: int = 75
-    normalise_face_px: int = 96
-    normalise_jpeg_quality: int = 75
-    workers: int = 2
+    corpus: CorpusOptions = DEFAULT_CORPUS
     student_config: str = "cpu"
     student_overrides: list[str] = field(default_factory=lambda: ["data.train_crop_frames=50", "data.max_clip_frames=75"])
     epochs: int = 6
-    false_alarm_rate: float = 0.05
-    uncertain_rate: float = 0.20
+    pseudo_minutes: float = 2.0
     min_family_clips: int = 3
     real_shares: int = 3
+    max_reals_per_group: int | None = 8
     fold_seed: int = 0
     n_boot: int = 1000
     report_only: bool = False
@@ -73,10 +71,7 @@ class WildOptions:
         unknown = [v for v in self.variants if v not in WILD_VARIANTS]
         if unknown:
             raise ConfigError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(WILD_VARIANTS)}")
-        if not 0 < self.false_alarm_rate < self.uncertain_rate < 1:
-            raise ConfigError("need 0 < --false-alarm-rate < the uncertain band's rate < 1")
-        if self.crop_frames < 8 or self.prepare_frames < self.crop_frames:
-            raise ConfigError("need 8 <= --crop-frames <= --prepare-frames")
+        self.corpus.validate()
 
 
 def run_wild(options: WildOptions, log: Callable[[str], None] = print, progress: Progress | None = None) -> dict[str, Any]:
@@ -85,7 +80,8 @@ def run_wild(options: WildOptions, log: Callable[[str], None] = print, progress:
     work = options.work_dir
     work.mkdir(parents=True, exist_ok=True)
     clock = StageClock(work)
-    clips = {c.clip_id: c for c in read_catalog(options.data_dir, options.catalog)}
+    catalog = read_catalog(options.data_dir, options.catalog)
+    clips = {c.clip_id: c for c in cap_real_groups(catalog, options.max_reals_per_group)}
     folds = build_folds(list(clips.values()), min_family_clips=options.min_family_clips, seed=options.fold_seed,
                         real_shares=options.real_shares)
     check_folds(folds, list(clips.values()))
@@ -102,17 +98,15 @@ def _corpus(options: WildOptions, clips: dict[str, CatalogClip], clock: StageClo
     prepare once, cut to fixed length, feature tables; each reuses what an earlier run made, and
     refuses a work folder prepared or cut differently."""
     from avcorr.cues.corpus import FEATURE_GROUPS, corpus_tables
-    from avcorr.media.normalise import NormaliseOptions
     from avcorr.runtime import StageTimer
 
-    normalise = (NormaliseOptions(face_px=options.normalise_face_px, jpeg_quality=options.normalise_jpeg_quality)
-                 if options.normalise_face_px else None)
+    corpus = options.corpus
     timer = StageTimer()
-    made = corpus_tables(list(clips.values()), options.work_dir, prepare_frames=options.prepare_frames,
-                         crop_frames=options.crop_frames, workers=options.workers, normalise=normalise,
+    made = corpus_tables(list(clips.values()), options.work_dir, prepare_frames=corpus.prepare_frames,
+                         crop_frames=corpus.crop_frames, workers=corpus.workers, normalise=corpus.normalise(),
                          progress=progress, log=lambda message: log(f"wild: {message}"), timer=timer)
     info = {"prepare": {"clips": len(clips), "failures": made.prepare_failures},
-            "crop": {"frames": options.crop_frames},
+            "crop": {"frames": corpus.crop_frames},
             "features": {"failures": made.feature_failures, "groups": list(FEATURE_GROUPS), "reused": made.reused}}
     for stage, seconds in timer.seconds.items():
         clock.record(stage, seconds, **info.get(stage, {}))
@@ -137,16 +131,16 @@ def _run_all(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequenc
         variant = WILD_VARIANTS[name]
         started = time.perf_counter()
         if variant.kind == "features":
-            scores, calibration = run_features(variant, fold, clips, tables, options.false_alarm_rate,
-                                               options.uncertain_rate)
+            scores, calibration = run_features(variant, fold, clips, tables, options.corpus.false_alarm_rate,
+                                               options.corpus.uncertain_rate)
         elif variant.kind == "zero-shot":
-            scores, calibration = run_zero_shot(fold, clips, consistency, options.false_alarm_rate,
-                                                options.uncertain_rate)
+            scores, calibration = run_zero_shot(fold, clips, consistency, options.corpus.false_alarm_rate,
+                                                options.corpus.uncertain_rate)
         else:
             run_dir = options.work_dir / "runs" / name / f"seed{seed}" / fold.name.replace("|", "__")
             scores, calibration = run_student(variant, fold, seed, clips, cache, run_dir, options.student_config,
                                               options.student_overrides, options.epochs,
-                                              options.false_alarm_rate, options.uncertain_rate)
+                                              options.corpus.false_alarm_rate, options.corpus.uncertain_rate)
         rows = rows_for(name, seed, fold, clips, scores, calibration)
         _append_rows(options.work_dir, rows)
         seconds = time.perf_counter() - started
@@ -200,15 +194,19 @@ def _report(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence
     machine = clock.state.setdefault("machine", machine_description())
     clock.save()
     header = {
-        "command": options.command, "commit": git_commit(), "options": plain_json({
-            k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}),
+        "command": options.command, "commit": git_commit(), "options": plain_json({  # flat, as before the corpus options had their own record
+            k: str(v) if isinstance(v, Path) else v for k, v in {**asdict(options), **asdict(options.corpus)}.items()
+            if k != "corpus"}),
         "machine": machine, "load_average_at_report": [round(x, 2) for x in __import__("os").getloadavg()],
         "stage_seconds": clock.seconds(),
         "folds": [{"name": f.name, "families": list(f.families), "test_fakes": sum(clips[i].label for i in f.test_ids),
                    "test_reals": sum(1 - clips[i].label for i in f.test_ids), "train": len(f.train_ids),
                    "excluded": len(f.excluded_ids), "notes": f.notes} for f in folds],
         "corpus": {"clips": len(clips), "real": sum(1 - c.label for c in clips.values()),
-                   "fake": sum(c.label for c in clips.values())},
+                   "fake": sum(c.label for c in clips.values()),
+                   "real_source_groups": len({c.source_group for c in clips.values() if c.label == 0}),
+                   "fake_generators": len({c.generator for c in clips.values() if c.label == 1}),
+                   "max_reals_per_group": options.max_reals_per_group},
         "variants": {n: WILD_VARIANTS[n].description for n in options.variants},
     }
     document = build_report(rows, header, n_boot=options.n_boot)
