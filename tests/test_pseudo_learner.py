@@ -121,3 +121,16 @@ def test_cli_trains_on_the_real_clips_only(cache, tmp_path, capsys):
     assert summary["real_clips"] == 2 and summary["steps"] == 2
     info = json.loads((out / "config.json").read_text())["info"]
     assert "drawn-fake" not in info["clip_ids"] and "--types self_blend,av_splice" in info["command"]
+
+
+def test_balanced_sources_are_drawn_equally():
+    from dataclasses import replace
+
+    from pseudo_fixtures import drawn_source
+
+    base = drawn_source(num_frames=10, size=32)
+    clips = [replace(base, source_id="studio"), replace(base, source_id="studio"), replace(base, source_id="news")]
+    balanced = PseudoWindows(clips, PseudoMix(), 8, DegradeOptions(size=16), seed=0, balance_sources=True)
+    np.testing.assert_allclose(balanced.clip_p, [0.25, 0.25, 0.5])
+    plain = PseudoWindows(clips, PseudoMix(), 8, DegradeOptions(size=16), seed=0)
+    np.testing.assert_allclose(plain.clip_p, [1 / 3] * 3)

@@ -29,6 +29,7 @@ class SourceClip:
     landmarks: np.ndarray
     mfcc: np.ndarray | None = None
     clip_id: str = ""
+    source_id: str = ""
 
     @property
     def num_frames(self) -> int:
@@ -41,7 +42,7 @@ class SourceClip:
         return cls(frames=np.asarray(a["frames"], dtype=np.uint8),
                    landmarks=np.asarray(a["landmarks"], dtype=np.float32)[..., :2],
                    mfcc=None if mfcc is None else np.asarray(mfcc, dtype=np.float32),
-                   clip_id=record.meta.clip_id)
+                   clip_id=record.meta.clip_id, source_id=record.meta.source_id)
 
     def span(self, span: tuple[int, int] | None) -> tuple[int, int]:
         """``span`` checked against the clip (None: the whole clip)."""

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-#: face-mesh indices: outer eye corners, nose tip, chin
-EYE_OUTER = (33, 263)
-NOSE_TIP, CHIN = 1, 152
+from avcorr.media.landmarks import CHIN, EYE_OUTER, NOSE_TIP
+
 #: how far (fraction of the face size) a mask may reach beyond its landmark hull
 MARGIN = 0.12
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)

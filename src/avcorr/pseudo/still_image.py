@@ -19,12 +19,11 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from avcorr.media.landmarks import FACE_OVAL
 from avcorr.pseudo.clip import PseudoFake, SourceClip, blend
 from avcorr.pseudo.masks import sample_mask_style, span_masks
 
 #: MediaPipe face-mesh indices (topology numbers) of the warp's control points
-FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
 LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
         78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191]
 INNER_FACE = [1, 4, 6, 168, 197, 98, 327, 33, 133, 362, 263, 70, 105, 107, 336, 334, 300,

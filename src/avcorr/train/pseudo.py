@@ -34,7 +34,9 @@ VISUAL_TRIES = 8
 class PseudoTrainOptions:
     """``types``: pseudo-fake types on (default weights); ``window`` frames at 25 fps and ``size``
     pixels per input; ``minutes`` and/or ``max_steps`` budget the run (the first reached ends it);
-    ``max_frames`` kept per clip (memory); ``threads`` for torch."""
+    ``max_frames`` kept per clip (memory); ``threads`` for torch; ``balance_sources``: every
+    source (the clips' ``source_id``) is drawn equally often, not every clip (one studio corpus
+    with many clips would otherwise fill most windows)."""
 
     types: tuple[str, ...] = tuple(PSEUDO_TYPES)
     window: int = 16
@@ -48,6 +50,7 @@ class PseudoTrainOptions:
     warmup_steps: int = 20
     max_frames: int = 250
     threads: int = 1
+    balance_sources: bool = True
     degrade: DegradeOptions = field(default_factory=DegradeOptions)
 
     def __post_init__(self) -> None:
@@ -92,9 +95,14 @@ class PseudoWindows(torch.utils.data.Dataset):
     its label — real for even ``i``, a pseudo-fake of the same kind of window for odd ``i``."""
 
     def __init__(self, clips: list[SourceClip], mix: PseudoMix, window: int, degrade_options: DegradeOptions,
-                 seed: int, length: int = 10**9) -> None:
+                 seed: int, length: int = 10**9, balance_sources: bool = False) -> None:
         self.clips, self.mix, self.window = clips, mix, window
         self.degrade_options, self.seed, self.length = degrade_options, seed, length
+        weights = np.ones(len(clips))
+        if balance_sources:
+            sources = [c.source_id or c.clip_id for c in clips]
+            weights = np.array([1.0 / sources.count(s) for s in sources])
+        self.clip_p = weights / weights.sum()
 
     def __len__(self) -> int:
         return self.length
@@ -102,7 +110,7 @@ class PseudoWindows(torch.utils.data.Dataset):
     def sample(self, index: int) -> tuple[np.ndarray, int, str]:
         """(degraded frames (T, S, S) uint8, label, kind) of draw ``index``."""
         rng = np.random.default_rng([self.seed, index])
-        clip = self.clips[int(rng.integers(len(self.clips)))]
+        clip = self.clips[int(rng.choice(len(self.clips), p=self.clip_p))]
         start = int(rng.integers(0, clip.num_frames - self.window + 1))
         span = (start, start + self.window)
         label = index % 2
@@ -133,7 +141,7 @@ def fit_pseudo_detector(real_clip_files: list[Path], options: PseudoTrainOptions
     if not clips:
         raise ConfigError(f"no real clip of at least {options.window} frames among {len(real_clip_files)} files")
     mix = PseudoMix.only(options.types)
-    data = PseudoWindows(clips, mix, options.window, options.degrade, seed)
+    data = PseudoWindows(clips, mix, options.window, options.degrade, seed, balance_sources=options.balance_sources)
     loader = torch.utils.data.DataLoader(data, batch_size=options.batch_size, shuffle=False, num_workers=0)
     net = TraceNet(TraceNetConfig(size=options.degrade.size, frames=options.window, widths=options.widths))
     optimiser = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=options.weight_decay)
@@ -162,7 +170,7 @@ def fit_pseudo_detector(real_clip_files: list[Path], options: PseudoTrainOptions
     net.eval()
     info = {"kind": "pseudo_trace_net", "seed": seed, "steps": step,
             "seconds": round(time.monotonic() - started, 1), "clips": len(clips),
-            "clip_ids": [c.clip_id for c in clips], "mix": mix.weights,
+            "clip_ids": [c.clip_id for c in clips], "sources": len({c.source_id or c.clip_id for c in clips}), "mix": mix.weights,
             "options": {**asdict(options), "types": list(options.types)},
             "loss_first_50": float(np.mean(losses[:50])) if losses else None,
             "loss_last_50": float(np.mean(losses[-50:])) if losses else None}
