@@ -17,9 +17,10 @@ from avcorr.cues.real_reference import (
     KNOWN_COLUMNS, RealReference, fisher_score, fit_reference, reference_columns, tail_p_value,
 )
 from avcorr.errors import ConfigError
-from avcorr.forge.methods.landmarks import EYE_CORNERS, LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER
 from avcorr.media.encode import write_video
-from avcorr.media.face import FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT
+from avcorr.media.landmarks import (
+    EYE_CORNERS, FOREHEAD, LEFT_EYE_LOWER, LEFT_EYE_UPPER, MOUTH_LEFT, MOUTH_RIGHT, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
+)
 
 H = 112  # face-crop size of the synthetic landmarks
 
@@ -252,6 +253,20 @@ def test_two_sided_p_value_against_a_hand_computed_reference():
         tail_p_value(reals, 1.0, "both")
 
 
+def test_each_source_group_weighs_one_clip():
+    # nine clips of one big source at 1, one clip each of two small sources at 2 and 3
+    rows = [{"zs.mean_correlation": v} for v in [1.0] * 9 + [2.0, 3.0]]
+    groups = ["big"] * 9 + ["b", "c"]
+    weighted = fit_reference(rows, ["zs.mean_correlation"], groups)
+    plain = fit_reference(rows, ["zs.mean_correlation"])
+    probe = [{"zs.mean_correlation": v} for v in (0.0, 1.5, 2.5)]
+    # three groups of weight 1, the new clip one more: low(0) = 1 / 4, low(1.5) = (1 + 1) / 4 (the big
+    # source counts once), high(2.5) = (1 + 1) / 4; unweighted the big source is 9 of 11 clips
+    assert weighted.p_values(probe)[:, 0] == pytest.approx([2 * 1 / 4, 1.0, 1.0])
+    assert plain.p_values(probe)[:, 0] == pytest.approx([2 * 1 / 12, 2 * 3 / 12, 2 * 2 / 12])
+    assert tail_p_value(np.array([1.0, 2.0]), 1.5, "low", np.array([0.5, 0.5])) == pytest.approx(1.5 / 2)
+
+
 def test_fisher_score_by_hand():
     # X/2 = −ln 0.25 = ln 4, four degrees of freedom: sf = 0.25 (1 + ln 4)
     assert fisher_score([0.5, 0.5]) == pytest.approx(-math.log10(0.25 * (1 + math.log(4))))
@@ -264,7 +279,7 @@ def reals(n: int = 40, seed: int = 11) -> tuple[list[dict[str, float]], list[str
     rng = np.random.default_rng(seed)
     names = reference_columns(("noise", "consistency"))
     rows = [{name: float(rng.normal()) for name in names} for _ in range(n)]
-    return rows, [f"group{i % 8}" for i in range(n)]
+    return rows, [f"group{i % 20}" for i in range(n)]
 
 
 def test_reference_scores_an_outlier_above_typical_clips_and_nothing_measured_as_zero():
@@ -274,7 +289,9 @@ def test_reference_scores_an_outlier_above_typical_clips_and_nothing_measured_as
     outlier = dict(typical, **{"zs.mean_correlation": 5.0})  # over-consistent: above every real
     low = dict(typical, **{"zs.mean_correlation": -5.0})      # under-consistent: below every real
     scores = reference.score([typical, outlier, low, {}])
-    assert scores[1] > scores[0] + 0.5 and scores[2] == pytest.approx(scores[1])
+    assert scores[1] > scores[0] + 0.1 and scores[2] == pytest.approx(scores[1])
+    # beyond every real of 20 equally weighted groups: two-sided 2 · 1 / 21
+    assert reference.cue_p_values([outlier])["consistency"][0] == pytest.approx(2 / 21)
     assert scores[3] == 0.0
     assert len(reference.real_scores) == 40 and np.isfinite(reference.real_scores).all()
     assert reference.folds.startswith("5 parts by source group")
@@ -292,6 +309,7 @@ def test_reference_save_load_round_trip(tmp_path):
     assert [c.side for c in loaded.columns] == [KNOWN_COLUMNS[n].side for n in reference.names]
     probe = reals(5, seed=12)[0]
     assert np.array_equal(loaded.score(probe), reference.score(probe))
+    assert all(np.array_equal(loaded.weights[k], reference.weights[k]) for k in reference.names)
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
     with pytest.raises(ConfigError, match="bad.json"):
         RealReference.load(tmp_path / "bad.json")

@@ -35,10 +35,8 @@ import numpy as np
 from avcorr.cues import stats
 from avcorr.cues.animation import _motion_masks, blinks, eye_aspect_ratio
 from avcorr.cues.stats import NAN
-from avcorr.forge.methods.landmarks import RIGID
 from avcorr.media.decode import iter_frames
-from avcorr.media.face import FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT
-from avcorr.teachers.phonetic.lips import EYE_OUTER
+from avcorr.media.landmarks import EYE_OUTER, FOREHEAD, MOUTH_LEFT, MOUTH_RIGHT, RIGID
 
 LOW, HIGH, TWO = "low", "high", "two"
 

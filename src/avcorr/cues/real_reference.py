@@ -3,7 +3,9 @@
 Per feature, the sorted values of N real clips. A clip's value gets a conformal tail p-value
 (the +1 correction: a new real clip is as likely to fall in any of the N + 1 gaps):
 ``low`` = (1 + #{reals ≤ x}) / (N + 1), ``high`` = (1 + #{reals ≥ x}) / (N + 1), ``two`` =
-min(1, 2 · min(low, high)). Which tail is evidence is each feature's property
+min(1, 2 · min(low, high)). Fitted with source groups, each group weighs one clip in all (its
+clips 1/n each; N is then the number of groups and the new clip counts as one more group), so
+that one large source (45 clips of one studio speaker) cannot set the tails alone. Which tail is evidence is each feature's property
 (:data:`avcorr.cues.dynamics.FEATURES`; the zero-shot consistency is two-sided: audio-driven
 animation is *more* lip/speech consistent than real footage, a dub or a swap less).
 
@@ -68,14 +70,16 @@ def reference_columns(cues: Sequence[str] = CUES) -> list[str]:
     return [name for name, column in KNOWN_COLUMNS.items() if column.cue in cues]
 
 
-def tail_p_value(sorted_reals: np.ndarray, value: float, side: str) -> float:
-    """Conformal tail p-value of ``value`` among ``sorted_reals`` (ascending, finite); NaN for a
-    NaN value or no reals."""
-    n = len(sorted_reals)
-    if n == 0 or not math.isfinite(value):
+def tail_p_value(sorted_reals: np.ndarray, value: float, side: str, weights: np.ndarray | None = None) -> float:
+    """Conformal tail p-value of ``value`` among ``sorted_reals`` (ascending, finite), each real
+    weighing ``weights`` (default 1; the new clip weighs 1); NaN for a NaN value or no reals."""
+    if len(sorted_reals) == 0 or not math.isfinite(value):
         return math.nan
-    low = (1 + int(np.searchsorted(sorted_reals, value, side="right"))) / (n + 1)
-    high = (1 + n - int(np.searchsorted(sorted_reals, value, side="left"))) / (n + 1)
+    w = np.ones(len(sorted_reals)) if weights is None else np.asarray(weights, dtype=np.float64)
+    cumulative = np.concatenate([[0.0], np.cumsum(w)])
+    total = cumulative[-1]
+    low = (1 + cumulative[int(np.searchsorted(sorted_reals, value, side="right"))]) / (total + 1)
+    high = (1 + total - cumulative[int(np.searchsorted(sorted_reals, value, side="left"))]) / (total + 1)
     if side == dynamics.LOW:
         return low
     if side == dynamics.HIGH:
@@ -104,13 +108,15 @@ def fisher_score(p_values: Sequence[float]) -> float:
 
 @dataclass
 class RealReference:
-    """Per scored column, the sorted values of the real clips it was fitted on.
+    """Per scored column, the sorted values of the real clips it was fitted on and their weights
+    (1, or 1 / clips of its source group).
 
     ``real_scores``: out-of-fold scores of those reals (for :func:`~avcorr.eval.calibration.calibrate`).
     """
 
     columns: tuple[Column, ...]
     values: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
     real_scores: tuple[float, ...] = ()
     num_real_clips: int = 0
     folds: str = ""
@@ -127,7 +133,7 @@ class RealReference:
             for j, column in enumerate(self.columns):
                 value = row.get(column.name)
                 out[i, j] = tail_p_value(self.values[column.name], float(value) if value is not None else math.nan,
-                                         column.side)
+                                         column.side, self.weights.get(column.name))
         return out
 
     def cue_p_values(self, rows: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
@@ -152,6 +158,7 @@ class RealReference:
         return {"format": FORMAT, "version": VERSION, "num_real_clips": self.num_real_clips, "folds": self.folds,
                 "columns": [{"name": c.name, "cue": c.cue, "side": c.side, "why": c.why} for c in self.columns],
                 "values": {name: [float(v) for v in values] for name, values in self.values.items()},
+                "weights": {name: [float(v) for v in weights] for name, weights in self.weights.items()},
                 "real_scores": [float(s) for s in self.real_scores], "extra": self.extra}
 
     def save(self, path: str | Path) -> Path:
@@ -169,14 +176,18 @@ class RealReference:
         try:
             columns = tuple(Column(str(c["name"]), str(c["cue"]), str(c["side"]), str(c.get("why", "")))
                             for c in data["columns"])
-            values = {c.name: np.sort(np.asarray(data["values"][c.name], dtype=np.float64)) for c in columns}
+            values = {c.name: np.asarray(data["values"][c.name], dtype=np.float64) for c in columns}
+            weights = {c.name: np.asarray(data.get("weights", {}).get(c.name, np.ones(len(values[c.name]))),
+                                          dtype=np.float64) for c in columns}
             scores = tuple(float(s) for s in data.get("real_scores", []))
         except (KeyError, TypeError, ValueError) as error:
             raise ConfigError(f"{origin}: malformed reference ({error.__class__.__name__}: {error})") from None
-        bad = [c.name for c in columns if c.side not in SIDES or c.cue not in CUES]
+        bad = [c.name for c in columns if c.side not in SIDES or c.cue not in CUES
+               or len(weights[c.name]) != len(values[c.name]) or np.any(np.diff(values[c.name]) < 0)]
         if bad:
-            raise ConfigError(f"{origin}: unknown side or cue for {', '.join(bad)}")
-        return cls(columns=columns, values=values, real_scores=scores, num_real_clips=int(data.get("num_real_clips", 0)),
+            raise ConfigError(f"{origin}: unknown side or cue, unsorted values or mismatched weights for "
+                              f"{', '.join(bad)}")
+        return cls(columns=columns, values=values, weights=weights, real_scores=scores, num_real_clips=int(data.get("num_real_clips", 0)),
                    folds=str(data.get("folds", "")), extra=dict(data.get("extra") or {}))
 
     @classmethod
@@ -191,12 +202,21 @@ class RealReference:
         return cls.from_dict(data, origin=str(path))
 
 
-def _reference(rows: Sequence[Mapping[str, float]], columns: Sequence[Column]) -> RealReference:
-    values = {}
+def _reference(rows: Sequence[Mapping[str, float]], columns: Sequence[Column],
+               groups: Sequence[str] | None) -> RealReference:
+    values, weights = {}, {}
     for c in columns:
         column = np.array([float(r.get(c.name, math.nan)) for r in rows], dtype=np.float64)
-        values[c.name] = np.sort(column[np.isfinite(column)])
-    return RealReference(columns=tuple(columns), values=values, num_real_clips=len(rows))
+        finite = np.isfinite(column)
+        if groups is None:
+            w = np.ones(int(finite.sum()))
+        else:  # each group's measured clips share one unit of weight
+            kept = [g for g, ok in zip(groups, finite) if ok]
+            sizes = {g: kept.count(g) for g in set(kept)}
+            w = np.array([1.0 / sizes[g] for g in kept])
+        order = np.argsort(column[finite], kind="stable")
+        values[c.name], weights[c.name] = column[finite][order], w[order]
+    return RealReference(columns=tuple(columns), values=values, weights=weights, num_real_clips=len(rows))
 
 
 def fit_reference(rows: Sequence[Mapping[str, float]], names: Sequence[str] | None = None,
@@ -204,7 +224,8 @@ def fit_reference(rows: Sequence[Mapping[str, float]], names: Sequence[str] | No
     """A :class:`RealReference` from real clips' feature rows (no fake may be among them).
 
     ``names``: the scored columns (:func:`reference_columns`; default: every known column);
-    each must be in :data:`KNOWN_COLUMNS`. ``real_scores`` are cross-fitted: the reals are split
+    each must be in :data:`KNOWN_COLUMNS`. With ``groups`` (each clip's source group) each group
+    weighs one clip in the tails. ``real_scores`` are cross-fitted: the reals are split
     into ``folds`` parts by ``groups`` (each clip's source group; a group never straddles parts)
     or, without groups, by position, and each part is scored against the others' reference.
     """
@@ -213,10 +234,10 @@ def fit_reference(rows: Sequence[Mapping[str, float]], names: Sequence[str] | No
     if unknown:
         raise ValueError(f"no side is defined for column(s) {unknown}")
     columns = [KNOWN_COLUMNS[n] for n in names]
-    reference = _reference(rows, columns)
     keys = list(groups) if groups is not None else [str(i) for i in range(len(rows))]
     if len(keys) != len(rows):
         raise ValueError(f"{len(keys)} groups for {len(rows)} rows")
+    reference = _reference(rows, columns, groups)
     distinct = sorted(set(keys))
     parts = min(folds, len(distinct))
     if parts >= 2:
@@ -224,7 +245,8 @@ def fit_reference(rows: Sequence[Mapping[str, float]], names: Sequence[str] | No
         scores = np.full(len(rows), np.nan)
         for k in range(parts):
             held = [i for i, g in enumerate(keys) if part_of[g] == k]
-            rest = _reference([rows[i] for i in range(len(rows)) if part_of[keys[i]] != k], columns)
+            others = [i for i in range(len(rows)) if part_of[keys[i]] != k]
+            rest = _reference([rows[i] for i in others], columns, None if groups is None else [keys[i] for i in others])
             scores[held] = rest.score([rows[i] for i in held])
         reference.real_scores = tuple(float(s) for s in scores)
         reference.folds = f"{parts} parts by {'source group' if groups is not None else 'clip'}"
