@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
                               corpus=CorpusOptions(crop_frames=crop_frames, prepare_frames=prepare_frames,
                                                    false_alarm_rate=false_alarm_rate, workers=workers,
                                                    normalise_face_px=normalise_face_px),
-                              student_config=student_config)
+                              student_config=student_config, max_reals_per_group=max_reals_per_group or None)
         options.command = " ".join(shlex.quote(p) for p in [
             "avcorr", "bench", "wild", "--seeds", seeds, "--epochs", str(epochs), "--crop-frames", str(crop_frames),
             "--real-shares", str(real_shares), "--normalise-face-px", str(normalise_face_px),

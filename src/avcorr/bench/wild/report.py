@@ -112,6 +112,18 @@ class Instance:
     score: float
     fake_threshold: float
     uncertain_threshold: float
+    source_group: str = ""
+
+
+@dataclass(frozen=True)
+class GroupRates:
+    """False alarms on the held-out reals of one real source group (over its (fold, clip) instances)."""
+
+    source_group: str
+    num_clips: int
+    num_real_instances: int
+    false_alarm_rate: float
+    uncertain_share_real: float
 
 
 def build_report(rows: Sequence[ScoreRow], header: Mapping[str, Any], n_boot: int = 1000, level: float = 0.95,
@@ -133,7 +145,8 @@ def build_report(rows: Sequence[ScoreRow], header: Mapping[str, Any], n_boot: in
             if name != baseline and (only is None or name == only):
                 comparisons.append(_comparison(name, baseline, pooled, families, n_boot, level, boot_seed))
     return plain_json({"header": dict(header), "n_boot": n_boot, "level": level, "families": families,
-                       "shares": shares, "variants": variants, "comparisons": comparisons})
+                       "shares": shares, "variants": variants, "comparisons": comparisons,
+                       "default_choice": choose_default(variants)})
 
 
 def write_report(document: Mapping[str, Any], out_dir: str | Path, name: str = REPORT_NAME) -> tuple[Path, Path]:
@@ -155,7 +168,7 @@ def pool_seeds(variant: str, rows: Sequence[ScoreRow]) -> list[Instance]:
             raise ValueError(f"variant {variant}: clip {row.clip_id} has different labels across rows")
         if not math.isnan(row.score):
             per_instance[(row.fold, row.clip_id)].append(row)
-    return [Instance(fold=fold, clip_id=clip_id, label=rs[0].label, family=rs[0].family,
+    return [Instance(fold=fold, clip_id=clip_id, label=rs[0].label, family=rs[0].family, source_group=rs[0].source_group,
                      score=float(np.mean([r.score for r in rs])),
                      fake_threshold=float(np.mean([r.fake_threshold for r in rs])),
                      uncertain_threshold=float(np.mean([r.uncertain_threshold for r in rs])))
@@ -186,6 +199,7 @@ def _variant(name: str, rows: Sequence[ScoreRow], instances: Sequence[Instance],
     per_seed = [_seed_metrics(s, pool_seeds(name, [r for r in rows if r.seed == s])) for s in seeds]
     return plain_json({"variant": name, "seeds": seeds, "overall": overall.to_dict(),
                        "families": [b.to_dict() for b in families], "shares": [asdict(s) for s in _shares(instances)],
+                       "real_groups": [asdict(g) for g in _groups(instances)],
                        "per_seed": [asdict(s) for s in per_seed],
                        "num_nan_scores": sum(1 for r in rows if math.isnan(r.score))})
 
@@ -241,6 +255,35 @@ def _shares(instances: Sequence[Instance]) -> list[ShareRates]:
                               uncertain_share_real=_share([x.uncertain_threshold <= x.score < x.fake_threshold
                                                            for x in reals])))
     return out
+
+
+def _groups(instances: Sequence[Instance]) -> list[GroupRates]:
+    """False alarms per real source group: a detector that only knows some cameras shows it here."""
+    by_group: dict[str, list[Instance]] = defaultdict(list)
+    for x in instances:
+        if x.label == 0:
+            by_group[x.source_group].append(x)
+    return [GroupRates(source_group=g, num_clips=len({x.clip_id for x in reals}), num_real_instances=len(reals),
+                       false_alarm_rate=_share([x.score >= x.fake_threshold for x in reals]),
+                       uncertain_share_real=_share([x.uncertain_threshold <= x.score < x.fake_threshold for x in reals]))
+            for g, reals in sorted(by_group.items())]
+
+
+def choose_default(variants: Sequence[Mapping[str, Any]], max_false_alarm_rate: float = 0.05,
+                   exclude: Sequence[str] = (SHORTCUT,)) -> dict[str, Any]:
+    """The rule that picks ``avcorr detect``'s default: among the variants whose overall false-alarm
+    rate on held-out reals is at most ``max_false_alarm_rate``, the one with the highest lower CI
+    bound of the overall held-out ROC-AUC (the metadata shortcut is never a detector)."""
+    eligible = [v for v in variants if v["variant"] not in exclude
+                and (v["overall"].get("false_alarm_rate") is not None)
+                and v["overall"]["false_alarm_rate"] <= max_false_alarm_rate
+                and v["overall"]["roc_auc"].get("low") is not None]
+    ranked = sorted(eligible, key=lambda v: -v["overall"]["roc_auc"]["low"])
+    return {"rule": f"highest lower 95% CI bound of the overall held-out ROC-AUC among variants with at most "
+                    f"{100 * max_false_alarm_rate:g}% false alarms on held-out reals",
+            "eligible": [v["variant"] for v in ranked],
+            "ineligible": sorted(v["variant"] for v in variants if v not in eligible and v["variant"] not in exclude),
+            "chosen": ranked[0]["variant"] if ranked else None}
 
 
 def _seed_metrics(seed: int, instances: Sequence[Instance]) -> SeedMetrics:
@@ -399,6 +442,24 @@ def render_markdown(document: Mapping[str, Any]) -> str:
                              + (f" ({', '.join(named)})" if named else "")
                              + f"; overall: {'yes' if OVERALL in won else 'no'} "
                                f"({_signed(c['overall']['difference'])}).")
+    groups = sorted({g["source_group"] for v in variants for g in v.get("real_groups", [])})
+    if groups:
+        lines += ["", "## False alarms per real source group", "",
+                  "Each held-out real source group on its own (clips in brackets): the false-alarm rate at the fold's "
+                  "fake threshold. A detector that has only learned some cameras calls the others fake.", "",
+                  "| variant | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+        clips_in = {g["source_group"]: g["num_clips"] for v in variants for g in v.get("real_groups", [])}
+        lines[-2] = "| variant | " + " | ".join(f"{g} ({clips_in[g]})" for g in groups) + " |"
+        for v in variants:
+            by = {g["source_group"]: g for g in v.get("real_groups", [])}
+            lines.append(f"| {v['variant']} | " + " | ".join(_num(by[g]["false_alarm_rate"]) if g in by else "—"
+                                                        for g in groups) + " |")
+    choice = document.get("default_choice")
+    if choice:
+        lines += ["", "## The default detector", "", f"Rule: {choice['rule']}.", "",
+                  f"- eligible, best first: {', '.join(choice['eligible']) or 'none'}",
+                  f"- above the false-alarm limit: {', '.join(choice['ineligible']) or 'none'}",
+                  f"- **chosen: {choice['chosen'] or 'none'}**"]
     dropped = [f"{v['variant']} ({v['num_nan_scores']})" for v in variants if v["num_nan_scores"]]
     if dropped:
         lines += ["", "NaN scores dropped: " + ", ".join(dropped) + "."]

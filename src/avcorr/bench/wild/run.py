@@ -136,6 +136,13 @@ def _run_all(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequenc
         elif variant.kind == "zero-shot":
             scores, calibration = run_zero_shot(fold, clips, consistency, options.corpus.false_alarm_rate,
                                                 options.corpus.uncertain_rate)
+        elif variant.kind == "reals-only":
+            scores, calibration = run_reals_only(variant, fold, clips, tables, options.corpus.false_alarm_rate,
+                                                 options.corpus.uncertain_rate)
+        elif variant.kind == "pseudo":
+            scores, calibration = run_pseudo(variant, fold, folds, seed, clips, cache, options.work_dir / "pseudo",
+                                             options.pseudo_minutes, options.corpus.false_alarm_rate,
+                                             options.corpus.uncertain_rate)
         else:
             run_dir = options.work_dir / "runs" / name / f"seed{seed}" / fold.name.replace("|", "__")
             scores, calibration = run_student(variant, fold, seed, clips, cache, run_dir, options.student_config,

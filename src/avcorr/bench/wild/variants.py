@@ -1,15 +1,23 @@
 """The detectors the wild benchmark compares, and how each is fitted and scored on one fold.
 
-Three kinds: ``features`` (a calibrated linear classifier over named per-clip features: the
+Five kinds: ``features`` (a calibrated linear classifier over named per-clip features: the
 metadata shortcut baseline, the cue detectors, the fused score), ``zero-shot`` (the phonetic
-teacher's consistency, mapped to a score by the training side's real clips only) and
-``student`` (the paper's network trained on the fold's training clips). Every kind returns the
-held-out clips' scores and a calibration fitted on training-side real clips only.
+teacher's consistency, mapped to a score by the training side's real clips only), ``student``
+(the paper's network trained on the fold's training clips), ``reals-only`` (the dynamics cues and
+the two-sided consistency, scored by how extreme a clip is among the training side's *real*
+clips: :mod:`avcorr.cues.real_reference`) and ``pseudo`` (a trace network trained on the training
+side's real clips and pseudo-fakes made from them: :mod:`avcorr.train.pseudo`). Every kind
+returns the held-out clips' scores and a calibration fitted on training-side real clips only.
+
+The ``reals-only`` and ``pseudo`` kinds never see a genuine fake, so every generator is unseen by
+them; a ``pseudo`` network is trained once per (real share, seed) on the reals that are on the
+training side of every fold of that share, and serves all of the share's folds.
 """
 from __future__ import annotations
 
 import csv
 import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -20,6 +28,11 @@ from avcorr.data.catalog import CatalogClip
 from avcorr.bench.wild.folds import Fold
 from avcorr.bench.wild.report import ScoreRow
 from avcorr.cues.corpus import ANIMATION, BACKGROUND, CONSISTENCY, CONTAINER, TRACE, feature_names
+from avcorr.cues.real_reference import CUES as REAL_CUES
+from avcorr.cues.real_reference import fit_reference, reference_columns
+from avcorr.data.clip_cache import ClipCache, load_clip
+from avcorr.pseudo.registry import PSEUDO_TYPES
+from avcorr.train.pseudo import PseudoTrainOptions, fit_pseudo_detector, score_clip
 from avcorr.eval.calibration import Calibration, calibrate
 
 
@@ -39,10 +52,12 @@ class WildVariant:
     groups: tuple[str, ...] = ()
     lambda_cd: float = 0.0
     lambda_jm: float = 0.0
+    cues: tuple[str, ...] = ()
+    pseudo_types: tuple[str, ...] = ()
 
     @property
     def trained_network(self) -> bool:
-        return self.kind == "student"
+        return self.kind in ("student", "pseudo")
 
 
 WILD_VARIANTS: dict[str, WildVariant] = {v.name: v for v in (
@@ -65,6 +80,33 @@ WILD_VARIANTS: dict[str, WildVariant] = {v.name: v for v in (
     WildVariant("fused", "features", "all visual cues + the zero-shot consistency, fitted on the training side",
                 groups=(TRACE, ANIMATION, BACKGROUND, CONSISTENCY)),
 )}
+
+
+def _reals_only_variants() -> list[WildVariant]:
+    """``dynamics`` (every reals-only cue), one ablation per cue (``dynamics-no-<cue>``), and the
+    consistency alone, two-sided (``consistency-two-sided``)."""
+    every = tuple(REAL_CUES)
+    out = [WildVariant("dynamics", "reals-only", "still-image-animation dynamics + two-sided consistency, scored "
+                       "against training-side reals only (no fake seen)", cues=every),
+           WildVariant("consistency-two-sided", "reals-only", "the zero-shot consistency alone, two-sided against "
+                       "training-side reals (over- or under-consistent)", cues=("consistency",))]
+    out += [WildVariant(f"dynamics-no-{cue}", "reals-only", f"dynamics without the {cue} cue (ablation)",
+                        cues=tuple(c for c in every if c != cue)) for cue in every]
+    return out
+
+
+def _pseudo_variants() -> list[WildVariant]:
+    """``pseudo`` (trace net, every pseudo-fake type) and one ablation per type (``pseudo-no-<type>``)."""
+    every = tuple(PSEUDO_TYPES)
+    out = [WildVariant("pseudo", "pseudo", "trace network on face crops trained on training-side reals and "
+                       "pseudo-fakes made from them (no genuine fake seen)", pseudo_types=every)]
+    out += [WildVariant(f"pseudo-no-{kind}", "pseudo", f"pseudo without the {kind} pseudo-fakes (ablation)",
+                        pseudo_types=tuple(k for k in every if k != kind)) for kind in every]
+    return out
+
+
+for _variant in (*_reals_only_variants(), *_pseudo_variants()):
+    WILD_VARIANTS[_variant.name] = _variant
 
 
 def calibration_from_reals(real_scores: Sequence[float], false_alarm_rate: float, uncertain_rate: float,
@@ -190,3 +232,61 @@ def write_scores(path: Path, scores: Mapping[str, float]) -> None:
 def read_scores(path: Path) -> dict[str, float]:
     with path.open(newline="") as handle:
         return {r["clip_id"]: float(r["score"]) for r in csv.DictReader(handle)}
+
+
+def run_reals_only(variant: WildVariant, fold: Fold, clips: Mapping[str, CatalogClip],
+                   tables: Mapping[str, Mapping[str, float]], false_alarm_rate: float,
+                   uncertain_rate: float) -> tuple[dict[str, float], Calibration]:
+    """Fit a :class:`~avcorr.cues.real_reference.RealReference` on the fold's training *reals*
+    (no fake), score the test clips; thresholds on the reals' own scores, each computed against a
+    reference without that clip's source group (cross-fitted by group)."""
+    reals = [i for i in fold.train_ids if clips[i].label == 0 and i in tables]
+    names = reference_columns(variant.cues)
+    reference = fit_reference([tables[i] for i in reals], names, groups=[clips[i].source_group for i in reals])
+    test = [i for i in fold.test_ids if i in tables]
+    scores = dict(zip(test, reference.score([tables[i] for i in test]).tolist()))
+    calibration = calibration_from_reals(reference.real_scores, false_alarm_rate, uncertain_rate,
+                                         f"{len(reals)} training-side real clips, cross-fitted by source group")
+    return scores, calibration
+
+
+def pseudo_training_reals(folds: Sequence[Fold], share: str, clips: Mapping[str, CatalogClip],
+                          prepared: set[str]) -> list[str]:
+    """The real clips on the training side of *every* fold of ``share`` (so one network serves them all)."""
+    sides = [set(f.train_ids) for f in folds if f.real_share == share]
+    common = set.intersection(*sides) if sides else set()
+    return sorted(i for i in common if clips[i].label == 0 and i in prepared)
+
+
+def split_for_calibration(clip_ids: Sequence[str], clips: Mapping[str, CatalogClip],
+                          every: int = 5) -> tuple[list[str], list[str]]:
+    """(training, calibration) clips: every ``every``-th real source group (by CRC-32 of its name)
+    is kept out of training, so the thresholds come from reals the network never saw."""
+    groups = sorted({clips[i].source_group for i in clip_ids}, key=lambda g: zlib.crc32(g.encode()))
+    held = {g for k, g in enumerate(groups) if k % every == every - 1}
+    return ([i for i in clip_ids if clips[i].source_group not in held],
+            [i for i in clip_ids if clips[i].source_group in held])
+
+
+def run_pseudo(variant: WildVariant, fold: Fold, folds: Sequence[Fold], seed: int, clips: Mapping[str, CatalogClip],
+               cache_dir: Path, run_root: Path, minutes: float, false_alarm_rate: float,
+               uncertain_rate: float) -> tuple[dict[str, float], Calibration]:
+    """The share's network (trained on first use, then reused; resumable), its scores of every
+    prepared clip, and thresholds from the held-back training reals' scores."""
+    cache = ClipCache(cache_dir)
+    prepared = {p.stem for p in cache.clip_files()}
+    run_dir = run_root / variant.name / f"seed{seed}" / fold.real_share
+    scores_path = run_dir / "scores.csv"
+    train_ids, calibration_ids = split_for_calibration(
+        pseudo_training_reals(folds, fold.real_share, clips, prepared), clips)
+    if not scores_path.exists():
+        options = PseudoTrainOptions(types=variant.pseudo_types, minutes=minutes)
+        model = fit_pseudo_detector([cache.path_for(i) for i in train_ids], options, seed)
+        model.save(run_dir / "model")
+        write_scores(scores_path, {i: score_clip(model, load_clip(cache.path_for(i)))
+                                   for i in sorted(prepared) if i in clips})
+    scores = read_scores(scores_path)
+    reals = [scores[i] for i in calibration_ids if i in scores]
+    calibration = calibration_from_reals(reals, false_alarm_rate, uncertain_rate,
+                                         f"{len(reals)} training-side real clips held back from training")
+    return {i: scores[i] for i in fold.test_ids if i in scores}, calibration
