@@ -71,12 +71,12 @@ FEATURES: dict[str, tuple[Feature, ...]] = {
     ),
     "accel": (
         Feature("lm_accel", TWO, "landmark acceleration too flat (smooth animation) or too jerky (per-frame repaint)"),
-        Feature("lm_accel_ratio", TWO, "acceleration over speed: too smooth or too noise-like for a filmed face"),
+        Feature("lm_accel_ratio", LOW, "acceleration over speed, scale-free like D3's measure: generated motion is too flat"),
         Feature("lm_accel_cv", LOW, "acceleration that never bursts (D3: generated motion is flat)"),
         Feature("pose_accel_ratio", LOW, "synthesised head pose is smooth; only animators synthesise pose"),
         Feature("pix_accel", TWO, "intensity acceleration inside the face too flat (one texture warped) or too jerky"),
-        Feature("pix_accel_ratio", TWO, "intensity acceleration over change: too smooth or too noise-like"),
-        Feature("flow_accel_ratio", TWO, "optical-flow acceleration over flow: too smooth or too jittery"),
+        Feature("pix_accel_ratio", LOW, "intensity acceleration over change (D3): a warped texture changes too smoothly"),
+        Feature("flow_accel_ratio", LOW, "optical-flow acceleration over flow (D3): generated motion is too flat"),
     ),
     "eyes": (
         Feature("blink_depth", TWO, "half-closed (shallow) blinks, or lids that shut further than real ones"),
