@@ -194,3 +194,32 @@ def test_workers_and_the_resource_tracker_die_with_a_sigkilled_parent(tmp_path):
 def test_die_with_parent_is_a_no_op_in_the_parent_itself():
     prep.die_with_parent(os.getpid())  # workers=1 runs in the parent: nothing to watch, SIGINT untouched
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigterm_of_the_prepare_cli_exits_143_and_leaves_no_process(tmp_path):
+    from avcorr.forge.synth import SynthOptions, synthesize_dataset
+
+    synth = synthesize_dataset(tmp_path / "synth", SynthOptions(clips=8, seed=4, size=96, identities=1))
+    cache = tmp_path / "cache"
+    process = subprocess.Popen([sys.executable, "-m", "avcorr.cli.main", "prepare", str(synth.manifest_path),
+                                "--out", str(cache), "--workers", "2", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not list((cache / "clips").glob("*.npz")) and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert process.poll() is None, "the batch ended before it could be stopped"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 143, stderr
+        assert "prepare stopped" in stderr and "Traceback" not in stderr
+        deadline = time.monotonic() + 5.0
+        while _session_pids(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _session_pids(process.pid) == []
+        written = sorted(p.name for p in ClipCache(cache).clip_files())
+        assert sorted(r["file"].split("/")[-1] for r in ClipCache(cache).read_manifest()) == written
+    finally:
+        for pid in _session_pids(process.pid):
+            os.kill(pid, signal.SIGKILL)

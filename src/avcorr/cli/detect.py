@@ -1,20 +1,36 @@
 """``avcorr detect``: judge videos, one verdict each, with the calibrated zero-shot detector (the
 default, also ``--zero-shot``) or a model folder (``--checkpoint``: a student run or a cue model);
-``--report DIR`` writes the HTML report (docs/detect.md)."""
+``--report DIR`` writes the HTML report (docs/detect.md).
+
+A batch never stops at a bad file: each becomes a failed verdict with its reason. Outputs are
+checked before the first video (a file where the report folder should be, a folder that cannot be
+written, a full disk), ``--out`` appends each verdict as it finishes (a rerun resumes), and the
+JSON of the videos finished is printed on every way out: done, Ctrl-C / SIGTERM, a report that
+cannot be written, an internal error. The exit statuses are in the command's help (docs/faults.md).
+"""
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from avcorr.cli.common import print_json, progress
+from avcorr.cli.common import print_json, progress, stop_on_signals, stop_status
 from avcorr.detect import detect_videos, load
 from avcorr.detect.batch import write_batch_report
 from avcorr.detect.registry import resolve
-from avcorr.detect.verdict import VideoVerdict, report_json
-from avcorr.errors import ConfigError
+from avcorr.detect.results_log import ResultsLog, video_key
+from avcorr.detect.verdict import SCHEMA_VERSION, VideoVerdict
+from avcorr.errors import ConfigError, InputError
 from avcorr.media.decode import find_videos
+
+#: Least free space, bytes, on the disk of --report / --out before a batch starts (a report is
+#: ~100-300 kB a video with its evidence frames; this catches a full disk, not a nearly full one).
+MIN_FREE_BYTES = 1 << 20
 
 
 def register(app: typer.Typer) -> None:
@@ -34,8 +50,15 @@ def register(app: typer.Typer) -> None:
         lip_model: Optional[Path] = typer.Option(None, help="Lip viseme model (.npz); default: the one shipped with avcorr."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document (docs/detect_schema.md)."),
         note: Optional[str] = typer.Option(None, "--note", help="A paragraph shown at the top of the --report page (e.g. what the detector is and how to read it)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Append each verdict to this JSON Lines file as soon as its video finishes; rerunning with the same file skips the videos judged there (resume after a crash or a kill) and retries the failed ones."),
     ) -> None:
-        """Judge each video: a score and its band (fake, uncertain, no evidence of manipulation). Failing files are listed, the rest go on."""
+        """Judge each video: a score and its band (fake, uncertain, no evidence of manipulation). Failing files are listed, the rest go on.
+
+        Progress goes to stderr (also with --json). Exit status — 0: every video judged; 1: some
+        videos failed (listed; the JSON is complete); 2: a usage error, or an output that cannot be
+        written (one line); 3: an internal error (one line, after the JSON of the videos finished);
+        130 / 143: stopped by Ctrl-C / SIGTERM (after the JSON of the videos finished).
+        """
         if zero_shot and checkpoint is not None:
             raise ConfigError("choose one detector: --detector NAME|PATH or --zero-shot (the default)")
         if audio is not None and len(paths) != 1:
@@ -44,6 +67,10 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--threshold must lie in [0, 1]")
         if max_frames < 2:
             raise ConfigError(f"--max-frames must be at least 2, got {max_frames}")
+        if max_offset is not None and not 0 <= max_offset <= 250:
+            raise ConfigError(f"--max-offset must lie in [0, 250] frames, got {max_offset}")
+        report_dir = check_report_folder(report) if report is not None else None
+        results = open_results(out) if out is not None else None
         options: dict = {"threshold": threshold, "max_frames": max_frames,
                          "evidence_frames": 4 if report is not None else 0}
         kind, _ = resolve(checkpoint)
@@ -61,21 +88,160 @@ def register(app: typer.Typer) -> None:
         if detector.warning:
             typer.echo(f"avcorr: warning: {detector.warning}", err=True)
         videos, empty = video_files(paths)
+        batch = Batch(videos, audio, results, as_json)
         try:
-            verdicts = detect_videos(progress(videos, "detect", enabled=not as_json), detector,
-                                     audio_paths=[audio] if audio is not None else None)
-        finally:
-            detector.close()
-        verdicts += [VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty]
-        if report is not None:
-            page = write_batch_report(verdicts, detector, report, name=checkpoint, note=note)
+            with stop_on_signals():
+                try:
+                    detect_videos(batch.todo_progress(), detector, audio_paths=batch.todo_audio(), on_done=batch.finished)
+                finally:
+                    detector.close()
+        except KeyboardInterrupt as stop:
+            batch.emit(detector.operating_point, stopped=True)
+            typer.echo(f"avcorr: detect stopped after {len(batch.new)} new video(s); "
+                       + (f"a rerun with --out {out} goes on" if out is not None else "no report written"), err=True)
+            raise SystemExit(stop_status(stop)) from None
+        except Exception:
+            batch.emit(detector.operating_point)  # what finished, before main's one-line internal error (exit 3)
+            raise
+        batch.add([VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty])
+        if report_dir is not None:
+            try:
+                page = write_batch_report(batch.verdicts(), detector, report_dir, name=checkpoint, note=note)
+            except OSError as exc:  # a full disk, a folder gone read-only: the JSON still comes out, then one line (exit 2)
+                batch.emit(detector.operating_point)
+                raise InputError(report_dir, f"cannot write the report ({exc.strerror or exc}); any earlier report there is unchanged",
+                                 stage="output") from None
+            except Exception:
+                batch.emit(detector.operating_point)
+                raise
             typer.echo(f"report: {page}", err=True)
-        if as_json:
-            print_json(report_json(verdicts))
-        else:
-            _print_table(verdicts, detector.operating_point)
-        if any(v.error for v in verdicts):
+        batch.emit(detector.operating_point)
+        if batch.failed():
             raise SystemExit(1)  # some videos failed (listed above); the others were judged
+
+
+def check_report_folder(folder: Path) -> Path:
+    """``folder`` made ready for the report before any video is judged: a folder (created if
+    needed) that can be written, on a disk with room; else a one-line :class:`ConfigError`."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--report {folder}: is a file, not a folder (the report is written to FOLDER/index.html)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--report {folder}: cannot create the folder ({exc.strerror or exc})") from None
+    _check_writable(folder, "--report")
+    return folder
+
+
+def open_results(path: Path) -> ResultsLog:
+    """The ``--out`` results file, checked (a file, in a folder that can be written, with room)
+    and opened: what an earlier run judged is kept, a line cut short by a kill is dropped."""
+    if path.is_dir():
+        raise ConfigError(f"--out {path}: is a folder; give a file (results.jsonl)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {path}: cannot create its folder ({exc.strerror or exc})") from None
+    _check_writable(path.parent, "--out")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"--out {path}: the file cannot be written (permission denied)")
+    log = ResultsLog(path).open()
+    if log.repaired:
+        typer.echo(f"avcorr: --out {path}: {len(log.entries)} video(s) judged earlier are kept; {log.repaired} line(s) dropped "
+                   "(failed videos, retried now, or a line cut short by a kill)", err=True)
+    return log
+
+
+def _check_writable(folder: Path, option: str) -> None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{option} {folder}: cannot write there ({exc.strerror or exc})") from None
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(f"{option} {folder}: only {free // 1024} kB free on its disk (at least {MIN_FREE_BYTES >> 10} kB needed)")
+
+
+class Batch:
+    """The videos of one ``detect`` run: which are still to do (``--out`` may hold some already),
+    the verdicts as they finish (appended to ``--out`` at once, a line on stderr), and the one
+    JSON document or table printed at the end, or at a stop with what finished."""
+
+    def __init__(self, videos: list[Path], audio: Path | None, results: ResultsLog | None, as_json: bool) -> None:
+        self.audio = audio
+        self.results = results
+        self.as_json = as_json
+        self.keys: list[str] = []
+        self.paths: dict[str, Path] = {}
+        for video in videos:  # a video given twice is judged once
+            key = video_key(video, audio)
+            if key not in self.paths:
+                self.keys.append(key)
+                self.paths[key] = video
+        earlier = {video_key(e["path"], e.get("audio_path")): e for e in (results.entries if results else [])}
+        self.previous = {k: earlier[k] for k in self.keys if k in earlier}
+        self.todo = [self.paths[k] for k in self.keys if k not in self.previous]
+        self.new: dict[str, VideoVerdict] = {}
+        self.extra: list[VideoVerdict] = []
+        self.emitted = False
+        self.terminal = sys.stderr.isatty()
+        if self.previous:
+            typer.echo(f"avcorr: {len(self.previous)} of {len(self.keys)} video(s) already judged in {results.path}; "
+                       f"{len(self.todo)} to do", err=True)
+
+    def todo_progress(self) -> Any:
+        """The videos to judge; on a terminal, behind a progress bar (elsewhere :meth:`finished` prints lines)."""
+        return progress(self.todo, "detect") if self.terminal else iter(self.todo)
+
+    def todo_audio(self) -> list[Path | None] | None:
+        return [self.audio] * len(self.todo) if self.audio is not None else None
+
+    def finished(self, verdict: VideoVerdict) -> None:
+        """One video done: on disk in ``--out`` before the next starts, and a progress line."""
+        key = video_key(verdict.path, verdict.audio_path)
+        self.new[key] = verdict
+        if self.results is not None:
+            try:
+                self.results.append(verdict.to_dict())
+            except OSError as exc:
+                raise InputError(self.results.path, f"cannot append to the results file ({exc.strerror or exc})", stage="output") from None
+        if not self.terminal:
+            done = len(self.previous) + len(self.new)
+            outcome = f"failed: {verdict.error}" if verdict.error else f"{verdict.verdict} ({verdict.score:.3f})" if verdict.score is not None else str(verdict.verdict)
+            sys.stderr.write(f"detect [{done}/{len(self.keys)}] {verdict.path}: {' '.join(outcome.split())}\n")
+            sys.stderr.flush()
+
+    def add(self, verdicts: list[VideoVerdict]) -> None:
+        self.extra += verdicts
+
+    def verdicts(self) -> list[VideoVerdict]:
+        """Every finished video in the order given (earlier runs' from ``--out``), then the extras."""
+        out = []
+        for key in self.keys:
+            if key in self.new:
+                out.append(self.new[key])
+            elif key in self.previous:
+                out.append(VideoVerdict.from_dict(self.previous[key]))
+        return out + self.extra
+
+    def failed(self) -> bool:
+        return any(v.error for v in self.verdicts())
+
+    def emit(self, point: Any, stopped: bool = False) -> None:
+        """Print the JSON document (``--json``) or the table of what finished, once."""
+        if self.emitted:
+            return
+        self.emitted = True
+        if self.as_json:
+            videos = [self.previous[k] if k in self.previous else self.new[k].to_dict() for k in self.keys
+                      if k in self.previous or k in self.new]
+            document: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "videos": videos + [v.to_dict() for v in self.extra]}
+            if stopped:
+                document["stopped"] = True
+            print_json(document)
+        else:
+            _print_table(self.verdicts(), point)
 
 
 def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -83,7 +249,7 @@ def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     found under folders (recursively, sorted); also the folders that held none."""
     files, empty = [], []
     for path in paths:
-        if path.is_dir():
+        if _is_folder(path):
             found = find_videos(path)
             files += found
             if not found:
@@ -91,6 +257,15 @@ def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         else:
             files.append(path)
     return files, empty
+
+
+def _is_folder(path: Path) -> bool:
+    """``path.is_dir()`` that never raises: a name too long, a link loop, a folder without search
+    permission are not folders here; they fail as files, each with its true reason."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 _BAND_COLOURS = {"fake": "red", "uncertain": "yellow", "no evidence of manipulation": "green"}

@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return int(exc.exit_code)
-        if name == "Abort":  # Ctrl-C (130) or a signal turned into a stop by common.stop_on_signals (128 + signum)
+        if name == "Abort":
             print("avcorr: aborted", file=sys.stderr)
-            return common.stop_status(exc.__cause__ or exc)
+            return 130
         if common.STATE.debug:
             raise
         print(f"avcorr: internal error: {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         Exits 1 when any clip failed (each is listed with its stage and reason in CACHE/failures.csv).
         Ctrl-C or SIGTERM stops at once (exit 130 / 143): the clips written are kept, a rerun goes on.
         """
-        from avcorr.cli.common import print_json, progress, stop_on_signals
+        from avcorr.cli.common import print_json, progress, stop_on_signals, stop_status
         from avcorr.prepare.pipeline import PrepareOptions, parse_shard, prepare_manifest
 
         rows = load_any_manifest(manifest, root)
@@ -54,9 +54,9 @@ def register(app: typer.Typer) -> None:
                     teacher_options=parse_teacher_options(teacher_option or []), force=force,
                     progress=None if as_json else (lambda items, total: progress(items, "prepare", total=total)),
                 )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             typer.echo(f"avcorr: prepare stopped; the clips written are kept in {out} (rerun to go on)", err=True)
-            raise
+            raise SystemExit(stop_status(stop)) from None
         failures = out / "failures.csv"
         if as_json:
             print_json({"cache": str(out), "done": summary.done, "skipped": summary.skipped, "failed": summary.failed,

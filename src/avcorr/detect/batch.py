@@ -13,7 +13,12 @@ from avcorr.errors import AvcorrError
 
 def detect_videos(paths: Iterable[str | Path], detector: Detector, audio_paths: Sequence[str | Path | None] | None = None,
                   on_done: Callable[[VideoVerdict], None] | None = None) -> list[VideoVerdict]:
-    """Judge each video; a file that fails becomes a verdict with ``error`` set, and the batch goes on."""
+    """Judge each video; a file that fails becomes a verdict with ``error`` set, and the batch goes on.
+
+    Any exception on one file fails that file only: avcorr's own errors with their reason, others
+    as ``internal error: <Type>: <message>`` (a bug to report; the batch still goes on). Only a
+    stop (KeyboardInterrupt, SystemExit) ends the batch early; ``on_done`` has then seen every
+    finished verdict."""
     paths = list(paths)
     audio_paths = list(audio_paths) if audio_paths is not None else [None] * len(paths)
     verdicts = []
@@ -22,6 +27,11 @@ def detect_videos(paths: Iterable[str | Path], detector: Detector, audio_paths: 
             verdict = detector.detect(path, audio_path)
         except AvcorrError as exc:
             verdict = VideoVerdict.failed(path, detector.mode, str(exc).splitlines()[0], audio_path)
+        except MemoryError:
+            verdict = VideoVerdict.failed(path, detector.mode, f"{path}: out of memory while analysing this video", audio_path)
+        except Exception as exc:  # noqa: BLE001 (a bug met on one file must not lose the batch)
+            message = " ".join(str(exc).split())[:300]
+            verdict = VideoVerdict.failed(path, detector.mode, f"{path}: internal error: {type(exc).__name__}: {message}", audio_path)
         verdicts.append(verdict)
         if on_done:
             on_done(verdict)

@@ -13,6 +13,8 @@ import datetime as _dt
 import html
 import io
 import math
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -406,9 +408,25 @@ def render_report(videos: Sequence[ReportVideo], title: str = "avcorr detection 
 
 def write_report(videos: Sequence[ReportVideo], out_dir: str | Path, title: str = "avcorr detection report",
                  settings: dict[str, str] | None = None, note: str | None = None) -> Path:
-    """Write the report page to ``out_dir/index.html`` (created if needed); returns its path."""
+    """Write the report page to ``out_dir/index.html`` (created if needed); returns its path.
+
+    Atomic: the page (images inlined) goes to a temporary file beside it, is fsynced, then renamed
+    over the old page; a reader sees the old page or the new one, and a write that fails (a full
+    disk) leaves the old page as it was and raises the ``OSError``.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_NAME
-    path.write_text(render_report(videos, title, settings, note), encoding="utf-8")
+    page = render_report(videos, title, settings, note).encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{REPORT_NAME}.", suffix=".tmp", dir=out)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(page)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the page from a web server or a colleague
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

@@ -131,6 +131,21 @@ class VideoVerdict:
     def band(self) -> str | None:
         return self.verdict
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "VideoVerdict":
+        """The verdict a :meth:`to_dict` document describes (a resumed batch's earlier videos);
+        evidence frames are not in the JSON, so none come back."""
+        point = None
+        if values.get("threshold") is not None:
+            point = OperatingPoint(fake_threshold=float(values["threshold"]), uncertain_threshold=values.get("uncertain_threshold"),
+                                   false_alarm_rate=values.get("false_alarm_rate"), source=str(values.get("calibration") or ""),
+                                   num_real_clips=values.get("calibration_clips"))
+        frame_fields = FrameScore.__dataclass_fields__
+        return cls(path=str(values["path"]), score=values.get("score"), verdict=values.get("verdict"), mode=str(values.get("mode") or ""),
+                   fps=values.get("fps"), frames=[FrameScore(**{k: v for k, v in f.items() if k in frame_fields}) for f in values.get("frames") or []],
+                   segments=[Segment(**s) for s in values.get("segments") or []], error=values.get("error"),
+                   audio_path=values.get("audio_path"), details=dict(values.get("details") or {}), operating_point=point)
+
     def to_dict(self) -> dict[str, Any]:
         judged = self.operating_point is not None and self.error is None
         point = self.operating_point.to_dict() if judged else dict.fromkeys(_POINT_FIELDS)  # type: ignore[union-attr]
