@@ -117,9 +117,8 @@ def main() -> int:
         return 1
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: args.cores]))
-    from avcorr.teachers.phonetic.corpus import (
-        default_variants, fit_corpus_model, held_out_visual, load_real_clips, markdown_table, summarize_held_out,
-    )
+    from avcorr.eval.lip_corpus import markdown_table, summarize_held_out
+    from avcorr.teachers.phonetic.corpus import default_variants, fit_corpus_model, held_out_visual, load_real_clips
     from avcorr.teachers.phonetic.visual_model import LipVisemeModel
 
     load_before = round(os.getloadavg()[0], 2)

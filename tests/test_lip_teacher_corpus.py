@@ -10,16 +10,8 @@ import pytest
 from avcorr.data.clip_cache import ClipCache, ClipMeta, ClipRecord
 from avcorr.errors import InputError
 from avcorr.teachers.phonetic.audio import mix_uniform
-from avcorr.teachers.phonetic.corpus import (
-    METRICS,
-    LipFitOptions,
-    _weighted_auc,
-    default_variants,
-    evaluate_on_corpus,
-    fit_corpus_model,
-    load_real_clips,
-    swap_pairs_by_group,
-)
+from avcorr.eval.lip_corpus import METRICS, _weighted_auc, evaluate_on_corpus, swap_pairs_by_group
+from avcorr.teachers.phonetic.corpus import LipFitOptions, default_variants, fit_corpus_model, load_real_clips
 from avcorr.teachers.phonetic.visual_model import LipVisemeModel
 from avcorr.teachers.visemes import VISEME_INDEX, VISEMES
 

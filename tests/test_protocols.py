@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avcorr.eval.protocols import (
+from avcorr.bench.generalization.protocols import (
     VARIANTS,
     BenchClip,
     HoldOutSplit,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avcorr.bench.wild.pairs import bootstrap_pairs, concordance, draw_counts, pair_pool
-from avcorr.eval.bootstrap import Interval
+from avcorr.bench.wild.pairs import bootstrap_pairs, concordance, pair_pool
+from avcorr.eval.bootstrap import Interval, draw_counts
 
 # Two fold models on different scales. Fold A: a1 .9, a2 .4 vs r1 .1, r2 .5 → 3 of 4 pairs right.
 # Fold B: a1 .2, a3 .3 vs r3 .3, r4 .9 → a3 ties r3 (½), the rest wrong → ½ of 4. Pooled: 3.5 / 8.

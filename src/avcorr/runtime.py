@@ -15,6 +15,9 @@ import numpy as np
 
 from avcorr.errors import CheckpointError
 
+#: The file beside a model's weights that describes it (kind, config, calibration, provenance).
+CONFIG_NAME = "config.json"
+
 
 def resolve_device(device: str = "auto") -> "torch.device":  # noqa: F821 (torch is imported when called)
     """``auto`` → CUDA when available, else CPU; any other name as torch spells it (``cpu``, ``cuda:1``)."""

@@ -66,9 +66,8 @@ def register(app: typer.Typer) -> None:
         import time
 
         from avcorr.cli.common import progress
-        from avcorr.teachers.phonetic.corpus import (
-            LipFitOptions, default_variants, evaluate_on_corpus, fit_corpus_model, load_real_clips, markdown_table,
-        )
+        from avcorr.eval.lip_corpus import evaluate_on_corpus, markdown_table
+        from avcorr.teachers.phonetic.corpus import LipFitOptions, default_variants, fit_corpus_model, load_real_clips
 
         if class_weight not in ("none", "balanced"):
             raise typer.BadParameter(f"--class-weight must be 'none' or 'balanced', got {class_weight!r}")

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from avcorr.errors import CheckpointError
+from avcorr.runtime import CONFIG_NAME, read_json_object
 
 KIND = "feature_logistic"
 
@@ -64,7 +65,7 @@ class FeatureClassifier:
                   str(folder / "model.safetensors"))
         config = {"kind": KIND, "feature_names": self.feature_names, "c": self.c, "clip_z": self.clip_z,
                   "calibration": self.calibration, "info": self.info}
-        (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=1) + "\n")
         return folder
 
     @classmethod
@@ -72,8 +73,8 @@ class FeatureClassifier:
         from safetensors.numpy import load_file
 
         folder = Path(folder)
+        config = read_json_object(folder / CONFIG_NAME)
         try:
-            config = json.loads((folder / "config.json").read_text())
             tensors = load_file(str(folder / "model.safetensors"))
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{folder}: not a feature classifier ({exc.__class__.__name__}: {exc})") from None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avcorr.runtime import read_json_object
+from avcorr.runtime import CONFIG_NAME, read_json_object
 from avcorr.errors import CheckpointError
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
@@ -28,7 +28,6 @@ DEFAULT_DETECTOR = ZERO_SHOT_NAME
 ZERO_SHOT_KIND = "calibrated consistency"
 CUE_KIND = "feature_logistic"  # avcorr.cues.classifier.KIND
 STUDENT_KIND = "student"
-CONFIG_NAME = "config.json"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from avcorr.runtime import read_json_object
+from avcorr.runtime import CONFIG_NAME, read_json_object
 from avcorr.detect.verdict import OperatingPoint
 from avcorr.detect.zero_shot import ZeroShotCalibration
 from avcorr.errors import AvcorrError, CheckpointError, InputError
@@ -26,7 +26,6 @@ from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str], Iterable[T]]
-CONFIG_NAME = "config.json"  # as avcorr.models.checkpoint writes it
 NO_CHECKPOINT_CALIBRATION = "no calibration in the checkpoint"
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from avcorr.detect.base import Detector
-from avcorr.detect.bundled import BUNDLED_DIR, CONFIG_NAME, DEFAULT_DETECTOR, read_config
+from avcorr.detect.bundled import BUNDLED_DIR, DEFAULT_DETECTOR, read_config
 from avcorr.errors import ConfigError
+from avcorr.runtime import CONFIG_NAME
 
 D = TypeVar("D", bound=type[Detector])
 
@@ -60,7 +61,8 @@ def resolve(name_or_path: str | Path | None) -> tuple[type[Detector], Path | Non
         raise ConfigError(f"{name}: not a detector name ({known}, or a bundled model: `avcorr models`) "
                           "and no such file or folder")
     if path.is_dir() and (path / CONFIG_NAME).is_file():
-        return _kind_for_config(read_config(path).get("kind")), path
+        config = read_config(path)
+        return _kind_for_config(config.get("kind") or config.get("format")), path
     for cls in _KINDS.values():
         if cls.recognises(path):
             return cls, path

@@ -1,6 +1,10 @@
-"""Bootstrap confidence intervals of clip-level detection metrics.
+"""Bootstrap confidence intervals: the one resampling and percentile interval of the project.
 
-Clips are resampled *stratified by class*: the real clips and the fake clips are each drawn with
+:func:`draw_counts` draws clips with replacement as per-clip multiplicities (a replicate is a
+weighted statistic), :func:`percentile_interval` turns replicate values into an interval; the
+wild benchmark's pooled pair AUC and the lip teacher's corpus evaluation are built on both.
+
+Clip-level detection metrics (:func:`bootstrap_ci`): clips are resampled *stratified by class*: the real clips and the fake clips are each drawn with
 replacement to their own count, so every replicate holds both classes and ROC-AUC / AP stay
 defined. The interval is the percentile interval of the replicate values. ROC-AUC and AP of
 :mod:`avcorr.eval.metrics` are computed for all replicates at once (a resample is a set of
@@ -39,17 +43,42 @@ def bootstrap_ci(labels: Sequence[int], scores: Sequence[float], metric: Metric,
     ``labels`` 0 real / 1 fake, ``scores`` probability of fake. NaN everywhere when a class is absent.
     """
     y, s = _checked(labels, scores)
+    check_boot(n_boot, level)
+    value = float(metric(y, s))
+    if (y == 0).sum() == 0 or (y == 1).sum() == 0:
+        return Interval(value=value, low=math.nan, high=math.nan, n_boot=n_boot)
+    return percentile_interval(value, bootstrap_replicates(y, s, metric, n_boot=n_boot, seed=seed), level)
+
+
+def check_boot(n_boot: int, level: float) -> None:
+    """Raise ValueError unless ``n_boot >= 1`` and ``0 < level < 1``."""
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    value = float(metric(y, s))
-    if (y == 0).sum() == 0 or (y == 1).sum() == 0:
-        return Interval(value=value, low=math.nan, high=math.nan, n_boot=n_boot)
-    replicates = bootstrap_replicates(y, s, metric, n_boot=n_boot, seed=seed)
+
+
+def percentile_interval(value: float, replicates: np.ndarray, level: float = 0.95) -> Interval:
+    """``value`` with the ``level`` percentile interval of ``replicates`` (NaN replicates ignored;
+    NaN bounds when none is finite); ``n_boot`` is the number of replicates."""
+    replicates = np.asarray(replicates, dtype=float)
+    finite = replicates[np.isfinite(replicates)]
+    if not finite.size:
+        return Interval(value=float(value), low=math.nan, high=math.nan, n_boot=len(replicates))
     tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.nanpercentile(replicates, [tail, 100.0 - tail])
-    return Interval(value=value, low=float(low), high=float(high), n_boot=n_boot)
+    low, high = np.percentile(finite, [tail, 100.0 - tail])
+    return Interval(value=float(value), low=float(low), high=float(high), n_boot=len(replicates))
+
+
+def draw_counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, n) draw counts of ``n`` clips resampled ``n`` times with replacement, one row per replicate."""
+    return _multiplicities(rng.integers(0, n, size=(n_boot, n)), n)
+
+
+def _multiplicities(draws: np.ndarray, n: int) -> np.ndarray:
+    """(B, n) counts of each of ``n`` indices in each row of ``draws`` (B, k)."""
+    offsets = n * np.arange(draws.shape[0])[:, None]  # one bincount for all replicates
+    return np.bincount((draws + offsets).ravel(), minlength=draws.shape[0] * n).reshape(draws.shape[0], n).astype(float)
 
 
 def bootstrap_replicates(labels: Sequence[int], scores: Sequence[float], metric: Metric, n_boot: int = 1000,
@@ -60,14 +89,10 @@ def bootstrap_replicates(labels: Sequence[int], scores: Sequence[float], metric:
     if len(real) == 0 or len(fake) == 0:
         raise ValueError("stratified bootstrap needs both real and fake clips")
     rng = np.random.default_rng(seed)
-    real_draws = real[rng.integers(0, len(real), size=(n_boot, len(real)))]
-    fake_draws = fake[rng.integers(0, len(fake), size=(n_boot, len(fake)))]
-    draws = np.concatenate([real_draws, fake_draws], axis=1)  # (n_boot, n) clip indices
+    draws = np.concatenate([real[rng.integers(0, len(real), size=(n_boot, len(real)))],
+                            fake[rng.integers(0, len(fake), size=(n_boot, len(fake)))]], axis=1)  # (n_boot, n) clip indices
     if metric is roc_auc or metric is average_precision:
-        offsets = len(y) * np.arange(n_boot)[:, None]  # one bincount for all replicates
-        counts = np.bincount((draws + offsets).ravel(), minlength=n_boot * len(y)).reshape(n_boot, len(y))
-        counts = counts.astype(float)
-        return (_weighted_auc if metric is roc_auc else _weighted_ap)(y, s, counts)
+        return (_weighted_auc if metric is roc_auc else _weighted_ap)(y, s, _multiplicities(draws, len(y)))
     return np.array([float(metric(y[row], s[row])) for row in draws])
 
 

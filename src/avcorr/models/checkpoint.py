@@ -24,9 +24,9 @@ from avcorr.errors import AvcorrError, CheckpointError
 from avcorr.media.audio_features import NUM_CEPSTRA, VECTORS_PER_FRAME
 from avcorr.models.detector import CorrelationDetector, build_detector
 from avcorr.nn.visual_frontend import FRAME_MEAN, FRAME_STD
+from avcorr.runtime import CONFIG_NAME, read_json_object
 
 WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
 FORMAT = "avcorr-detector"
 #: video frame rate the detector is trained at (frames per second); audio features follow it
 FPS = 25
@@ -67,10 +67,10 @@ def save_detector(run_dir: str | Path, model: torch.nn.Module, config: Experimen
 def read_run_config(path: str | Path) -> ExperimentConfig:
     """The experiment config of a run folder (or of the folder holding a weights file)."""
     weights, config_path = _locate(path)
+    document = read_json_object(config_path)
     try:
-        document = json.loads(config_path.read_text())
         return from_dict(ExperimentConfig, document["config"])
-    except (OSError, ValueError, KeyError, TypeError, AvcorrError) as exc:
+    except (KeyError, TypeError, AvcorrError) as exc:
         raise CheckpointError(f"{config_path}: not an avcorr detector config ({exc})") from None
 
 
@@ -78,11 +78,7 @@ def read_input_contract(path: str | Path) -> dict[str, Any]:
     """The input contract a run folder records; for checkpoints written before it was recorded,
     the contract their config implies (the normalisation and rates have not changed)."""
     _, config_path = _locate(path)
-    try:
-        document = json.loads(config_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{config_path}: not an avcorr detector config ({exc})") from None
-    recorded = document.get("input") if isinstance(document, dict) else None
+    recorded = read_json_object(config_path).get("input")
     return recorded if isinstance(recorded, dict) else input_contract(read_run_config(path).model)
 
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from avcorr.runtime import read_json_object
+from avcorr.runtime import CONFIG_NAME, read_json_object
 from avcorr.data.clip_cache import ClipCache
 from avcorr.data.dataset import ClipEntry, list_clips
 
 from avcorr.eval.calibration import Calibration, calibrate
 from avcorr.eval.evaluate import load_run, score_clips
 
-CONFIG_NAME = "config.json"  # as avcorr.models.checkpoint writes it
 SPLIT_NAME = "split.json"  # as avcorr.train.fit writes it
 
 
@@ -57,7 +56,7 @@ def calibrate_run(run_dir: str | Path, cache_dir: str | Path, device: str = "cpu
                    "than the stated rate")
     calibration = calibrate([c.score for c in clips], source, fake_false_alarm_rate, uncertain_false_alarm_rate)
     config_path = run_dir / CONFIG_NAME
-    document = json.loads(config_path.read_text())
+    document = read_json_object(config_path)
     document["calibration"] = calibration.to_dict()
     config_path.write_text(json.dumps(document, indent=2) + "\n")
     return calibration

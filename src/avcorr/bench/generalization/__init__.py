@@ -1,5 +1,5 @@
 """The generalization benchmark (``avcorr bench generalization``): forge, prepare, train and test
-every (variant, held-out family, seed) of :mod:`avcorr.eval.protocols`, and write the table.
+every (variant, held-out family, seed) of :mod:`avcorr.bench.generalization.protocols`, and write the table.
 
 Stages, each timed and each resumable from the work folder:
 

@@ -36,7 +36,7 @@ from avcorr.bench.generalization.stages import (
 )
 from avcorr.bench.state import STATE_NAME, StageClock
 from avcorr.errors import ConfigError, InputError
-from avcorr.eval.protocols import VARIANTS, RunResult, families, leave_one_out, replicate_fold
+from avcorr.bench.generalization.protocols import VARIANTS, RunResult, families, leave_one_out, replicate_fold
 from avcorr.runtime import StageTimer
 
 Log = Callable[[str], None]

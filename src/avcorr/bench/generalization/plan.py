@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from avcorr.bench.results import shared_data_dir
 from avcorr.errors import ConfigError, InputError
-from avcorr.eval.protocols import VARIANTS, families
+from avcorr.bench.generalization.protocols import VARIANTS, families
 from avcorr.runtime import plain_json
 
 RESULT_NAME = "result.json"

@@ -18,7 +18,7 @@ import numpy as np
 from avcorr.bench import results
 from avcorr.bench.generalization.plan import BenchOptions, BenchSize
 from avcorr.bench.state import StageClock
-from avcorr.eval.protocols import VARIANTS, BenchClip, RunResult, aggregate, fold_name
+from avcorr.bench.generalization.protocols import VARIANTS, BenchClip, RunResult, aggregate, fold_name
 
 SCHEMA_VERSION = 1
 NOTES_NAME = "generalization_notes.md"

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from avcorr.bench.generalization.plan import BenchSize
 from avcorr.bench.generalization.stages import read_scores, write_scores
 from avcorr.data.cache_views import subset_view
-from avcorr.eval.protocols import VARIANTS, BenchClip, HoldOutSplit, RunResult
+from avcorr.bench.generalization.protocols import VARIANTS, BenchClip, HoldOutSplit, RunResult
 from avcorr.runtime import resolve_device
 
 

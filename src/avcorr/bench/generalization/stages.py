@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from avcorr.bench.generalization.plan import BenchSize
 from avcorr.errors import InputError
-from avcorr.eval.protocols import BenchClip, assign_folds, fold_name, fold_of
+from avcorr.bench.generalization.protocols import BenchClip, assign_folds, fold_name, fold_of
 
 
 def shared_real_rows(data_dir: Path) -> list:

@@ -8,7 +8,7 @@ of two detectors is the mean over the same pairs of the difference of their conc
 The bootstrap resamples *clips*, fakes and reals separately with replacement (so every replicate
 keeps both classes); a drawn clip brings all its fold instances. A replicate is then a weighted
 sum: per fold, ``fake_weights @ values @ real_weights`` over ``Σ fake_weights · Σ real_weights``,
-with the weights the clips' draw counts (``np.bincount``).
+with the weights the clips' draw counts (:func:`avcorr.eval.bootstrap.draw_counts`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Mapping
 
 import numpy as np
 
-from avcorr.eval.bootstrap import Interval
+from avcorr.eval.bootstrap import Interval, check_boot, draw_counts, percentile_interval
 
 # fold name → (fake clip id → score, real clip id → score): one fold model's held-out scores.
 FoldScores = Mapping[str, tuple[Mapping[str, float], Mapping[str, float]]]
@@ -99,25 +99,12 @@ def pair_pool(scores: FoldScores, baseline: FoldScores | None = None) -> PairPoo
         for name, f, r, v in folds))
 
 
-def draw_counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """(n_boot, n) draw counts of ``n`` clips resampled ``n`` times with replacement, one row per replicate."""
-    draws = rng.integers(0, n, size=(n_boot, n)) + n * np.arange(n_boot)[:, None]
-    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
-
-
 def bootstrap_pairs(pool: PairPool, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Interval:
     """``pool.value()`` and its ``level`` percentile interval over ``n_boot`` stratified clip resamples."""
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    value = pool.value()
+    check_boot(n_boot, level)
     if not pool.num_pairs:
         return Interval(value=math.nan, low=math.nan, high=math.nan, n_boot=n_boot)
     rng = np.random.default_rng(seed)
     fake_w = draw_counts(len(pool.fake_ids), n_boot, rng)
     real_w = draw_counts(len(pool.real_ids), n_boot, rng)
-    replicates = pool.weighted(fake_w, real_w)
-    tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.nanpercentile(replicates, [tail, 100.0 - tail])
-    return Interval(value=value, low=float(low), high=float(high), n_boot=n_boot)
+    return percentile_interval(pool.value(), pool.weighted(fake_w, real_w), level)
