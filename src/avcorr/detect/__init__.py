@@ -8,7 +8,7 @@
 Every kind is a :class:`~avcorr.detect.base.Detector` in its own module, registered by name
 (:mod:`avcorr.detect.registry`); importing this package registers the shipped kinds.
 """
-from avcorr.detect import cue_detector, model_detector, zero_shot  # noqa: F401  (registers the kinds)
+from avcorr.detect import cue_detector, dynamics_detector, model_detector, trace_detector, zero_shot  # noqa: F401  (registers the kinds)
 from avcorr.detect.base import Detector
 from avcorr.detect.batch import detect_videos
 from avcorr.detect.registry import detector_kinds, load, register_detector

@@ -39,7 +39,7 @@ class Detector(ABC):
     """
 
     kind: ClassVar[str] = ""
-    #: ``config.json`` ``kind`` values of model folders this detector loads (see the registry).
+    #: ``config.json`` ``kind`` (or ``format``) values of model folders this detector loads.
     config_kinds: ClassVar[tuple[str, ...]] = ()
 
     operating_point: OperatingPoint
