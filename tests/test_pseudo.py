@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from avcorr.errors import ConfigError
+from avcorr.media.landmarks import EYE_OUTER
 from avcorr.pseudo.av_splice import av_splice
 from avcorr.pseudo.clip import SourceClip
 from avcorr.pseudo.degrade import DegradeOptions, degrade, plain_resize
 from avcorr.pseudo.lower_face import lower_face, shifted_indices
-from avcorr.pseudo.masks import MARGIN, EYE_OUTER, face_size, hull_mask
+from avcorr.pseudo.masks import MARGIN, face_size, hull_mask
 from avcorr.pseudo.registry import PSEUDO_TYPES, PseudoMix, make_pseudo_fake
 from avcorr.pseudo.self_blend import self_blend
 from avcorr.pseudo.still_image import border_anchors, piecewise_affine, still_image
@@ -94,14 +95,16 @@ def test_piecewise_affine_identity_and_translation():
 
 
 def test_still_image_texture_comes_from_one_reference_frame(clip):
-    # frozen mode at the reference frame itself: the warp is the identity
-    for seed in range(40):
+    # frozen mode at the reference frame itself: the warp is the identity (up to the smoothing of
+    # the track, which barely moves this smoothly moving face)
+    for seed in range(60):
         fake = still_image(clip, (0, 40), np.random.default_rng(seed))
-        if fake.params["mode"] == "frozen" and fake.params["smooth"] < 0.3:
+        if fake.params["mode"] == "frozen" and fake.params["smooth"] < 0.3 and not fake.params["denoise"]:
             ref = fake.params["reference"]
-            assert np.abs(fake.frames[ref].astype(int) - clip.frames[ref]).max() <= 1
+            difference = np.abs(fake.frames.astype(int) - clip.frames[ref]).mean(axis=(1, 2))
+            assert difference[ref] < 1.0 and np.argmin(difference) == ref
             return
-    pytest.fail("no frozen, unsmoothed still among 40 seeds")
+    pytest.fail("no frozen, unsmoothed, undenoised still among 60 seeds")
 
 
 def test_shifted_windows_move_frames_by_at_most_three():

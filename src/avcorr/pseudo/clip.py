@@ -59,6 +59,19 @@ class SourceClip:
                           mask=np.zeros((n, *self.frames.shape[1:3]), np.float32),
                           frame_mask=np.zeros(n, bool), label=0, kind="real", span=(start, stop))
 
+    def smooth_landmarks(self, sigma: float) -> np.ndarray:
+        """Landmarks (T, 478, 2) smoothed over time (Gaussian, ``sigma`` frames; 0: as tracked).
+
+        Generators move faces smoothly; a per-frame tracker jitters. Forging along the raw track
+        would teach a learner that jitter means fake, the opposite of what real generators leave.
+        """
+        marks = self.landmarks[..., :2].astype(np.float32)
+        if sigma <= 0:
+            return marks
+        from scipy.ndimage import gaussian_filter1d
+
+        return gaussian_filter1d(marks, sigma, axis=0, mode="nearest")
+
     def mfcc_rows(self, start: int, stop: int, shift: int = 0) -> np.ndarray | None:
         """MFCC of frames [start, stop) taken ``shift`` frames later (edge rows repeat past the clip)."""
         if self.mfcc is None:

@@ -51,7 +51,8 @@ def lower_face(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.Ge
     donor = apply_retouch(donor, retouch)
     style = sample_mask_style(rng)
     level = float(rng.uniform(-0.35, 0.1))
-    mask = span_masks(clip.landmarks[start:stop], real.shape[1:3], style, "lower", level)
+    track_sigma = float(rng.uniform(0.5, 2.5))
+    mask = span_masks(clip.smooth_landmarks(track_sigma)[start:stop], real.shape[1:3], style, "lower", level)
     changed = donor_index != np.arange(start, stop) if source == "shift" else np.ones(stop - start, bool)
     mask[~changed] = 0.0
     frames = blend(donor, real, mask)
@@ -60,4 +61,4 @@ def lower_face(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.Ge
     return PseudoFake(frames=frames, mfcc=clip.mfcc_rows(start, stop, audio_shift), mask=mask,
                       frame_mask=frame_mask, label=1, kind="lower_face", span=(start, stop),
                       params={"source": source, "scale": factor, "retouch": retouch.__dict__,
-                              "mask": style.__dict__, "level": level, "audio_shift": audio_shift})
+                              "mask": style.__dict__, "level": level, "track_sigma": track_sigma, "audio_shift": audio_shift})

@@ -20,7 +20,8 @@ def self_blend(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.Ge
     start, stop = clip.span(span)
     real = clip.frames[start:stop]
     h, w = real.shape[1:3]
-    marks = clip.landmarks[start:stop]
+    track_sigma = float(rng.uniform(0.5, 2.5))
+    marks = clip.smooth_landmarks(track_sigma)[start:stop]
     size = float(np.median([face_size(m) for m in marks]))
     retouch = sample_retouch(rng, strength=float(rng.uniform(0.5, 1.2)))
     source = apply_retouch(real, retouch)
@@ -41,4 +42,4 @@ def self_blend(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.Ge
     return PseudoFake(frames=blend(source, real, mask), mfcc=clip.mfcc_rows(start, stop), mask=mask,
                       frame_mask=np.ones(n, bool), label=1, kind="self_blend", span=(start, stop),
                       params={"retouch": retouch.__dict__, "scale_factor": factor, "shift_px": [dx, dy],
-                              "zoom": scale, "mask": style.__dict__})
+                              "zoom": scale, "mask": style.__dict__, "track_sigma": track_sigma})

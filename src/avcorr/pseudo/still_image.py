@@ -90,16 +90,22 @@ def still_image(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.G
     ref = pick_reference(clip, start, stop, rng)
     mode = str(rng.choice(MODES, p=[0.45, 0.3, 0.25]))
     anchors = border_anchors(h, w)
-    ref_pts = np.concatenate([clip.landmarks[ref][WARP_POINTS, :2].astype(np.float64), anchors])
+    ref_pts = np.concatenate([clip.landmarks[ref][WARP_POINTS, :2].astype(np.float64), anchors])  # as tracked: its own picture
     triangles = Delaunay(ref_pts).simplices
-    smooth = float(rng.uniform(0.0, 0.8))  # generators' textures are often slightly soft
-    image = clip.frames[ref] if smooth < 0.3 else cv2.GaussianBlur(clip.frames[ref], (0, 0), smooth)
+    # a generator's texture is clean: no sensor noise, often a little soft
+    denoise = float(rng.uniform(2.0, 9.0)) if rng.random() < 0.6 else 0.0
+    image = cv2.fastNlMeansDenoising(clip.frames[ref], None, h=denoise, templateWindowSize=5,
+                                     searchWindowSize=11) if denoise else clip.frames[ref]
+    smooth = float(rng.uniform(0.0, 0.8))
+    image = image if smooth < 0.3 else cv2.GaussianBlur(image, (0, 0), smooth)
+    track_sigma = float(rng.uniform(1.0, 3.0))
+    track = clip.smooth_landmarks(track_sigma)
     warped = np.empty_like(real)
     for i, t in enumerate(range(start, stop)):
-        marks = clip.landmarks[t][:, :2].astype(np.float64)
+        marks = track[t].astype(np.float64)
         moved = anchors
         if mode == "rigid":
-            matrix = similarity(clip.landmarks[ref][RIGID, :2], marks[RIGID])
+            matrix = similarity(track[ref][RIGID], marks[RIGID])
             moved = anchors @ matrix[:, :2].T + matrix[:, 2]
         dst = np.concatenate([marks[WARP_POINTS], moved])
         warped[i] = piecewise_affine(image, ref_pts, dst, triangles)
@@ -107,11 +113,12 @@ def still_image(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.G
     if mode == "paste":
         style = sample_mask_style(rng)
         style = replace(style, ratio=1.0, elastic=style.elastic / 2)
-        mask = span_masks(clip.landmarks[start:stop], (h, w), style, "face")
+        mask = span_masks(track[start:stop], (h, w), style, "face")
         frames = blend(warped, real, mask)
     else:
         mask = np.ones((n, h, w), np.float32)
         frames = warped
     return PseudoFake(frames=frames, mfcc=clip.mfcc_rows(start, stop), mask=mask, frame_mask=np.ones(n, bool),
                       label=1, kind="still", span=(start, stop),
-                      params={"reference": ref, "mode": mode, "smooth": smooth})
+                      params={"reference": ref, "mode": mode, "smooth": smooth, "denoise": denoise,
+                              "track_sigma": track_sigma})
