@@ -16,12 +16,12 @@ from avcorr.cli.main import main
 from avcorr.cues import animation
 from avcorr.cues.classifier import FeatureClassifier
 from avcorr.cues.corpus import CONTAINER, clip_features
-from avcorr.data.cache_views import centre_window, crop_record
+from avcorr.data.cache_views import crop_record
+from avcorr.data.windows import Windowing, centre_window
 from avcorr.data.catalog import read_catalog
 from avcorr.data.clip_cache import ClipCache, ClipMeta, ClipRecord, load_clip
 from avcorr.detect import bundled
 from avcorr.detect.cue_detector import CueDetector, window_features
-from avcorr.detect.windows import frame_scores, window_starts
 from avcorr.detect.zero_shot import ZeroShotCalibration
 from avcorr.errors import ConfigError
 from avcorr.forge.synth import SynthOptions, synthesize_dataset
@@ -178,10 +178,11 @@ def test_crop_record_from_a_start_frame_and_by_default_the_centre():
 
 
 def test_windows_cover_the_clip_full_length_and_frames_average_their_windows():
-    assert window_starts(100, 40) == [0, 40, 60]
-    assert window_starts(80, 40) == [0, 40]
-    assert window_starts(30, 40) == [0] and window_starts(40, 40) == [0]
-    per_frame = frame_scores(100, [0, 40, 60], 40, [0.2, 0.4, 0.8])
+    windowing = Windowing.for_calibrated_clips(40)
+    assert windowing.bounds(100) == [(0, 40), (40, 80), (60, 100)]
+    assert windowing.bounds(80) == [(0, 40), (40, 80)]
+    assert windowing.bounds(30) == [(0, 30)] and windowing.bounds(40) == [(0, 40)]
+    per_frame = windowing.aggregate(100, windowing.bounds(100), [0.2, 0.4, 0.8])
     assert per_frame[0] == pytest.approx(0.2) and per_frame[50] == pytest.approx(0.4)
     assert per_frame[70] == pytest.approx(0.6) and per_frame[99] == pytest.approx(0.8)  # 60..79 in two windows
 
@@ -226,7 +227,7 @@ def test_detect_is_deterministic_and_reports_windows_and_drivers(verdicts, fitte
     assert [f.fake_probability for f in first.frames] == [f.fake_probability for f in second.frames]
     details = first.details
     windows = details["window_scores"]
-    assert details["windows"] == len(windows) == len(window_starts(len(first.frames), CROP))
+    assert details["windows"] == len(windows) == len(Windowing.for_calibrated_clips(CROP).bounds(len(first.frames)))
     assert first.score == pytest.approx(np.mean([w["score"] for w in windows]), abs=1e-4)
     assert first.frames[0].fake_probability == pytest.approx(windows[0]["score"], abs=1e-4)
     names = FeatureClassifier.load(fitted[0]).feature_names

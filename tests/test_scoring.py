@@ -15,7 +15,8 @@ from avcorr.data.clip_cache import ClipCache, load_clip
 from avcorr.data.dataset import list_clips
 from avcorr.detect.model_detector import ModelDetector
 from avcorr.eval.evaluate import load_run, score_clips
-from avcorr.eval.scoring import score_frames, window_bounds, window_weights
+from avcorr.data.windows import Windowing
+from avcorr.eval.scoring import model_windowing, score_frames
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
 from synthetic_cache import SyntheticCacheSpec, write_synthetic_cache
@@ -26,19 +27,21 @@ LONG_CLIP_FRAMES = 250  # 2.5 × the tiny config's data.max_clip_frames (100): t
 @pytest.mark.parametrize("num_frames, max_frames, overlap", [(10, 100, 5), (100, 100, 5), (101, 40, 10),
                                                               (250, 100, 25), (1000, 64, 30)])
 def test_windows_cover_the_clip_with_overlap(num_frames, max_frames, overlap):
-    bounds = window_bounds(num_frames, max_frames, overlap)
+    bounds = model_windowing(max_frames, overlap).bounds(num_frames)
     assert bounds[0][0] == 0 and bounds[-1][1] == num_frames
     assert all(stop - start <= max_frames for start, stop in bounds)
     for (s0, e0), (s1, e1) in zip(bounds, bounds[1:]):
         assert s0 < s1 and e0 - s1 >= min(overlap, max_frames // 2)
-    assert window_bounds(0, 10) == [] and window_bounds(7, None) == [(0, 7)]
+    assert model_windowing(10).bounds(0) == [] and model_windowing(None).bounds(7) == [(0, 7)]
 
 
 def test_window_weights_ramp_only_at_inner_edges():
-    w = window_weights(10, 3, at_start=False, at_end=True)
+    windowing = Windowing.for_model(10, 3)
+    w = windowing.weights(20, 30, num_frames=30)  # a last window: its start is inside the clip
     np.testing.assert_allclose(w, [0.25, 0.5, 0.75, 1, 1, 1, 1, 1, 1, 1])
-    np.testing.assert_allclose(window_weights(6, 3, at_start=True, at_end=True), 1.0)
-    assert window_weights(10, 3, at_start=True, at_end=False)[-1] == pytest.approx(0.25)
+    np.testing.assert_allclose(Windowing.for_model(6, 3).weights(0, 6, num_frames=6), 1.0)
+    assert windowing.weights(0, 10, num_frames=30)[-1] == pytest.approx(0.25)
+    np.testing.assert_allclose(Windowing.for_calibrated_clips(10).weights(20, 30, num_frames=40), 1.0)
 
 
 class _WindowIndexModel(torch.nn.Module):
@@ -119,7 +122,7 @@ def test_every_caller_gives_the_same_frame_scores(long_clip):
                                          config.data.max_clip_frames, keep_outputs=True)
     assert not failures and evaluated.num_frames == LONG_CLIP_FRAMES
     detected = ModelDetector(run).score_record(load_clip(entry.path))
-    assert len(window_bounds(LONG_CLIP_FRAMES, ModelDetector(run).max_clip_frames)) == 3
+    assert len(model_windowing(ModelDetector(run).max_clip_frames).bounds(LONG_CLIP_FRAMES)) == 3
     np.testing.assert_allclose(evaluated.outputs.fake_probability, detected.fake_probability, rtol=0, atol=1e-6)
     np.testing.assert_allclose(evaluated.outputs.correlation, detected.correlation, rtol=0, atol=1e-6)
     assert evaluated.score == pytest.approx(detected.score, abs=1e-6)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avcorr.data.windows import Windowing
 from avcorr.detect.verdict import NO_EVIDENCE, SCHEMA_VERSION, VideoVerdict, report_json
 from avcorr.detect.zero_shot import ZeroShotDetector
 from avcorr.teachers.zero_shot import ZeroShotOptions, fake_probability, match_probability, offset_pair, zero_shot
@@ -99,15 +100,13 @@ def _calibration(window_frames: int | None = 10, normalise=None):
 
 
 def test_windowed_score_is_the_mean_of_the_window_scores() -> None:
-    from avcorr.detect.windows import window_starts
-
     rng = np.random.default_rng(4)
     visual = _sequence(37, rng)
     audio = np.concatenate([visual[:20], _sequence(17, np.random.default_rng(5))])  # consistent, then swapped
     calibration = _calibration(window_frames=10)
     verdict = ZeroShotDetector(teacher=object(), calibration=calibration).verdict_from_posteriors(
         "clip.mp4", audio, visual, 25.0, [f"v{i}" for i in range(V)])
-    starts = window_starts(37, 10)
+    starts = [s for s, _ in Windowing.for_calibrated_clips(10).bounds(37)]
     assert starts == [0, 10, 20, 27]  # the last window moved back to be full length
     expected = [calibration.score(zero_shot(audio[s:s + 10], visual[s:s + 10]).mean_correlation) for s in starts]
     assert verdict.score == pytest.approx(np.mean(expected))

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 import numpy as np
 
 from avcorr.data.clip_cache import CLIPS_DIR, MANIFEST_COLUMNS, MANIFEST_NAME, ClipCache, ClipRecord, load_clip
+from avcorr.data.windows import centre_window
 from avcorr.errors import InputError
 
 T = TypeVar("T")
@@ -45,14 +46,6 @@ def subset_view(cache_dir: str | Path, clip_ids: Sequence[str], view_dir: str | 
         writer.writeheader()
         writer.writerows(rows)
     return view_dir
-
-
-def centre_window(num_frames: int, length: int) -> slice:
-    """The ``length`` frames in the middle of a clip of ``num_frames`` (all of a shorter clip)."""
-    if num_frames <= length:
-        return slice(0, num_frames)
-    start = (num_frames - length) // 2
-    return slice(start, start + length)
 
 
 def crop_record(record: ClipRecord, length: int, start: int | None = None) -> ClipRecord:

@@ -134,7 +134,7 @@ def fit_zero_shot_from_videos(clips: Sequence[ReferenceClip], source: str, teach
     ``teacher`` (default: the phonetic teacher, phone loop, as zero-shot detect runs it) and keep
     the mean correlation of its centre ``window_frames`` frames (None: the whole clip), as the
     wild benchmark measures a clip; a clip that fails is listed and the rest go on."""
-    from avcorr.data.cache_views import centre_window
+    from avcorr.data.windows import centre_window
     from avcorr.media.face import FaceTracker
     from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
 

@@ -3,8 +3,8 @@
 The model saw every training clip as one window of ``crop_frames`` frames (the centre of a clip
 prepared to ``prepare_frames``), so detect judges a video the same way: it is prepared once (with
 the phonetic teacher when the model uses the zero-shot consistency), cut into consecutive
-windows of ``crop_frames`` frames (:func:`avcorr.detect.windows.window_starts`, as zero-shot
-cuts them: the last one moved back to overlap its neighbour so it is full length; a clip shorter
+windows of ``crop_frames`` frames (:meth:`avcorr.data.windows.Windowing.for_calibrated_clips`, as
+zero-shot cuts them: the last one moved back to overlap its neighbour so it is full length; a clip shorter
 than one window is one window) — and each window's features are
 measured exactly as :func:`avcorr.cues.corpus.clip_features` measures a training clip's (minus
 the container metadata, never part of a detector). The video score is the mean window score; a
@@ -33,12 +33,12 @@ from avcorr.cues.features import CUE_GROUPS, clip_cue_features
 from avcorr.data.cache_views import crop_record
 from avcorr.data.clip_cache import ClipRecord
 from avcorr.data.corpus_options import DEFAULT_CORPUS
+from avcorr.data.windows import Windowing
 from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
 from avcorr.detect.calibrate import NO_CHECKPOINT_CALIBRATION
 from avcorr.detect.verdict import FrameScore, OperatingPoint, VideoVerdict
 from avcorr.detect.registry import register_detector
 from avcorr.detect.segments import SegmentOptions, find_segments
-from avcorr.detect.windows import frame_scores, window_starts
 from avcorr.errors import AvcorrError, CheckpointError, ConfigError
 from avcorr.eval.calibration import Calibration
 from avcorr.media.normalise import NormaliseOptions
@@ -110,6 +110,7 @@ class CueDetector(Detector):
             raise CheckpointError(f"{model_dir}: the model uses container (file metadata) features, which a detector "
                                   "never uses; refit it with `avcorr fit-detector` without the container group")
         self.crop_frames = int(info.get("crop_frames") or DEFAULT_CORPUS.crop_frames)
+        self.windowing = Windowing.for_calibrated_clips(self.crop_frames)
         try:  # the canonical resolution the training clips were prepared at
             self.normalise = NormaliseOptions.from_dict(info.get("normalise"))
         except (AvcorrError, TypeError, ValueError) as error:
@@ -188,25 +189,25 @@ class CueDetector(Detector):
         motion = self._motion(path, record, handle) if self.uses_background else None
         timings["background_motion"] = time.perf_counter() - started
         started = time.perf_counter()
-        starts = window_starts(record.num_frames, self.crop_frames)
-        length = min(self.crop_frames, record.num_frames)
-        rows = [window_features(record, s, length, self.groups, video_path=path, motion=motion) for s in starts]
+        bounds = self.windowing.bounds(record.num_frames)
+        rows = [window_features(record, s, e - s, self.groups, video_path=path, motion=motion) for s, e in bounds]
         timings["cues"] = time.perf_counter() - started
         scores = self.classifier.score(rows)
-        verdict = self.verdict_from_windows(path, record, starts, length, rows, scores, audio_path)
+        verdict = self.verdict_from_windows(path, record, bounds, rows, scores, audio_path)
         verdict.details["timings_s"] = {k: round(v, 3) for k, v in timings.items() if v > 0}
         if self.teacher_name:
             verdict.details.update({"teacher": self.teacher_name, **(record.meta.extra.get("teacher_info") or {})})
         return verdict
 
-    def verdict_from_windows(self, path: str | Path, record: ClipRecord, starts: Sequence[int], length: int,
+    def verdict_from_windows(self, path: str | Path, record: ClipRecord, bounds: Sequence[tuple[int, int]],
                              rows: Sequence[dict[str, float]], scores: np.ndarray,
                              audio_path: str | Path | None = None) -> VideoVerdict:
-        """The verdict from per-window features and scores: score = mean window score, its band,
-        per-frame values, segments and the top feature contributions of the most suspicious window."""
+        """The verdict from per-window features and scores (windows ``bounds``, half-open frames):
+        score = mean window score, its band, per-frame values, segments and the top feature
+        contributions of the most suspicious window."""
         fps = float(record.meta.fps or 25.0)
         num_frames = record.num_frames
-        per_frame = frame_scores(num_frames, starts, length, scores)
+        per_frame = self.windowing.aggregate(num_frames, bounds, scores)
         correlation, mean_correlation = self._consistency(record)
         frames = [FrameScore(t=round(t / fps, 4),
                              correlation=None if correlation is None or not np.isfinite(correlation[t])
@@ -218,9 +219,9 @@ class CueDetector(Detector):
                          for name, logit in self.classifier.contributions(rows[top], self.top_features)]
         details: dict[str, Any] = {
             "model": self.model_dir, "threshold": self.threshold, "num_frames": num_frames,
-            "feature_groups": list(self.groups), "window_frames": length, "windows": len(starts),
-            "window_scores": [{"start_s": round(s / fps, 3), "end_s": round((s + length) / fps, 3),
-                               "score": round(float(v), 4)} for s, v in zip(starts, scores)],
+            "feature_groups": list(self.groups), "window_frames": bounds[0][1] - bounds[0][0], "windows": len(bounds),
+            "window_scores": [{"start_s": round(s / fps, 3), "end_s": round(e / fps, 3),
+                               "score": round(float(v), 4)} for (s, e), v in zip(bounds, scores)],
             "top_window": top, "contributions": contributions,
         }
         if mean_correlation is not None:

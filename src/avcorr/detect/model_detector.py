@@ -19,7 +19,7 @@ from avcorr.detect.calibrate import checkpoint_operating_point
 from avcorr.detect.verdict import FrameScore, VideoVerdict
 from avcorr.detect.registry import register_detector
 from avcorr.detect.segments import SegmentOptions, find_segments
-from avcorr.eval.scoring import DEFAULT_OVERLAP_FRAMES, ModelFrameScores, score_record, window_bounds
+from avcorr.eval.scoring import DEFAULT_OVERLAP_FRAMES, ModelFrameScores, model_windowing, score_record
 from avcorr.models.checkpoint import load_detector, read_run_config
 from avcorr.prepare.pipeline import PreparedClip, PrepareOptions, load_teacher
 from avcorr.runtime import resolve_device
@@ -118,5 +118,5 @@ class StudentDetector(Detector):
             audio_path=str(audio_path) if audio_path else None, operating_point=self.operating_point,
             details={"checkpoint": self.scorer.checkpoint, "threshold": self.threshold, "num_frames": len(frames),
                      "mean_correlation": round(float(np.mean(scores.correlation)), 4),
-                     "windows": len(window_bounds(len(frames), self.scorer.max_clip_frames, self.scorer.overlap_frames))},
+                     "windows": len(model_windowing(self.scorer.max_clip_frames, self.scorer.overlap_frames).bounds(len(frames)))},
         )

@@ -14,7 +14,7 @@ ones is called fake at most 5% of the time.
 The calibration also records how its reference clips were processed — the canonical resolution
 they were prepared at (``normalise``) and their length (``window_frames``) — and the detector
 processes a video the same way: prepared with that normalisation, cut into windows of that length
-(:func:`avcorr.detect.windows.window_starts`, as the cue detector cuts them), each window scored
+(:meth:`avcorr.data.windows.Windowing.for_calibrated_clips`, as the cue detector cuts them), each window scored
 against the reference reals; the video score is the mean window score.
 
 The calibration ships as ``avcorr/resources/zero_shot_calibration.json`` (``avcorr calibrate
@@ -32,11 +32,11 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 import avcorr
+from avcorr.data.windows import Windowing
 from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
 from avcorr.detect.verdict import FrameScore, OperatingPoint, VideoVerdict
 from avcorr.detect.registry import register_detector
 from avcorr.detect.segments import SegmentOptions, find_segments
-from avcorr.detect.windows import window_starts
 from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.calibration import Calibration, calibrate
 from avcorr.media.normalise import NormaliseOptions
@@ -275,10 +275,10 @@ class ZeroShotDetector(Detector):
         windows of :attr:`window_frames` frames of each window's :meth:`score`."""
         result = zero_shot(audio, visual, self.options)
         num_frames = len(result.correlation)
-        length = num_frames if self.window_frames is None else min(int(self.window_frames), num_frames)
-        starts = window_starts(num_frames, length)
-        windows = [result if length == num_frames else zero_shot(audio[s:s + length], visual[s:s + length], self.options)
-                   for s in starts]
+        bounds = Windowing.for_calibrated_clips(self.window_frames).bounds(num_frames)
+        length = bounds[0][1] - bounds[0][0] if bounds else 0
+        windows = [result if length == num_frames else zero_shot(audio[s:e], visual[s:e], self.options)
+                   for s, e in bounds]
         window_scores = [self.window_score(w.mean_correlation, w.score) for w in windows]
         frame_fake = 1.0 - result.correlation
         frames = []
@@ -308,9 +308,9 @@ class ZeroShotDetector(Detector):
                                   "mean of window_scores[].score, each the teacher's uncalibrated prior"),
                      "frame_probability_is": "1 - the per-frame consistency at the whole clip's best offset "
                                              "(for the curves and segments; not the video score)",
-                     "window_frames": length, "windows": len(starts),
-                     "window_scores": [{"start_s": round(s / fps, 3), "end_s": round((s + length) / fps, 3),
+                     "window_frames": length, "windows": len(bounds),
+                     "window_scores": [{"start_s": round(s / fps, 3), "end_s": round(e / fps, 3),
                                         "mean_correlation": round(w.mean_correlation, 4), "offset_frames": w.offset,
                                         "score": round(float(v), 4)}
-                                       for s, w, v in zip(starts, windows, window_scores)]},
+                                       for (s, e), w, v in zip(bounds, windows, window_scores)]},
         )

@@ -4,7 +4,7 @@ localization and the benchmarks all come here).
 The detector sees at most ``max_clip_frames`` frames at a time (its attention was trained on clips
 that long). A longer clip runs in overlapping windows; in the overlap each frame's outputs are a
 weighted mean of the windows covering it, with weights that ramp down towards each window's inner
-edges, where the network has the least context. The video score is the mean frame probability of
+edges, where the network has the least context (:meth:`avcorr.data.windows.Windowing.for_model`). The video score is the mean frame probability of
 "fake", so neither a clip's duration nor its frame count moves the score by itself (DESIGN §8).
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from avcorr.data.clip_cache import ClipRecord
+from avcorr.data.dataset import resize_frames
+from avcorr.data.windows import Windowing
 from avcorr.errors import InputError
 
 DEFAULT_OVERLAP_FRAMES = 25
@@ -36,32 +38,10 @@ class ModelFrameScores:
         return float(np.mean(self.fake_probability)) if self.fake_probability.size else math.nan
 
 
-def window_bounds(num_frames: int, max_frames: int | None, overlap: int = DEFAULT_OVERLAP_FRAMES) -> list[tuple[int, int]]:
-    """Half-open windows (frames) of at most ``max_frames`` frames covering ``num_frames``,
-    consecutive ones sharing at least ``overlap`` frames; the last window ends at the clip's end."""
-    if num_frames <= 0:
-        return []
-    if not max_frames or num_frames <= max_frames:
-        return [(0, num_frames)]
-    overlap = min(max(0, overlap), max_frames // 2)
-    step = max_frames - overlap
-    count = math.ceil((num_frames - max_frames) / step) + 1
-    # Spread the starts evenly so that every overlap is about the same (and at least ``overlap``).
-    starts = np.linspace(0, num_frames - max_frames, count).round().astype(int)
-    return [(int(s), int(s) + max_frames) for s in starts]
-
-
-def window_weights(length: int, ramp: int, at_start: bool, at_end: bool) -> np.ndarray:
-    """(length,) blending weights: 1 inside, ramping linearly to small values over ``ramp`` frames
-    at inner edges (edges at the clip's own start or end keep full weight)."""
-    weights = np.ones(length, dtype=np.float64)
-    if ramp > 0:
-        rising = (np.arange(1, ramp + 1) / (ramp + 1))[: length]
-        if not at_start:
-            weights[: len(rising)] = np.minimum(weights[: len(rising)], rising)
-        if not at_end:
-            weights[length - len(rising):] = np.minimum(weights[length - len(rising):], rising[::-1])
-    return weights
+def model_windowing(max_clip_frames: int | None, overlap_frames: int = DEFAULT_OVERLAP_FRAMES) -> Windowing:
+    """The student's windows: at most ``max_clip_frames`` frames (None: one pass), sharing at least
+    ``overlap_frames``, blended with ramps."""
+    return Windowing.for_model(max_clip_frames, overlap_frames)
 
 
 @torch.no_grad()
@@ -73,19 +53,17 @@ def score_frames(model: torch.nn.Module, frames: np.ndarray, mfcc: np.ndarray, m
     if mfcc.shape[0] != MFCC_PER_FRAME * num_frames:
         raise ValueError(f"mfcc has {mfcc.shape[0]} rows for {num_frames} frames (expected 4×)")
     device = next(model.parameters()).device
-    ramp = min(overlap_frames, (max_clip_frames or num_frames) // 2)
-    total = np.zeros((2, num_frames), dtype=np.float64)
-    weight_sum = np.zeros(num_frames, dtype=np.float64)
-    for start, stop in window_bounds(num_frames, max_clip_frames, overlap_frames):
+    windowing = model_windowing(max_clip_frames, overlap_frames)
+    bounds = windowing.bounds(num_frames)
+    outputs = []
+    for start, stop in bounds:
         video = torch.from_numpy(np.ascontiguousarray(frames[start:stop]))[None].to(device)
         audio = torch.from_numpy(np.ascontiguousarray(mfcc[MFCC_PER_FRAME * start:MFCC_PER_FRAME * stop],
                                                       dtype=np.float32))[None].to(device)
         output = model(audio, video)
-        weights = window_weights(stop - start, ramp, at_start=start == 0, at_end=stop == num_frames)
-        total[0, start:stop] += weights * output.fake_probability[0].double().cpu().numpy()
-        total[1, start:stop] += weights * output.correlation[0].double().cpu().numpy()
-        weight_sum[start:stop] += weights
-    values = total / np.maximum(weight_sum, 1e-12)
+        outputs.append(np.stack([output.fake_probability[0].double().cpu().numpy(),
+                                 output.correlation[0].double().cpu().numpy()]))
+    values = windowing.aggregate(num_frames, bounds, outputs) if bounds else np.zeros((2, 0))
     return ModelFrameScores(values[0].astype(np.float32), values[1].astype(np.float32))
 
 
@@ -93,8 +71,6 @@ def score_record(model: torch.nn.Module, record: ClipRecord, frame_size: int, ma
                  overlap_frames: int = DEFAULT_OVERLAP_FRAMES, stage: str = "evaluate") -> ModelFrameScores:
     """:func:`score_frames` of a prepared clip (``frames`` and ``mfcc`` arrays); its crops are
     resized to the model's ``frame_size`` (pixels). A clip that cannot be scored is an InputError."""
-    from avcorr.data.dataset import resize_frames
-
     where = record.meta.video_path or record.meta.clip_id
     arrays = record.arrays
     for needed in ("frames", "mfcc"):
