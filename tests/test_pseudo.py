@@ -97,14 +97,15 @@ def test_piecewise_affine_identity_and_translation():
 def test_still_image_texture_comes_from_one_reference_frame(clip):
     # frozen mode at the reference frame itself: the warp is the identity (up to the smoothing of
     # the track, which barely moves this smoothly moving face)
-    for seed in range(60):
+    for seed in range(80):
         fake = still_image(clip, (0, 40), np.random.default_rng(seed))
-        if fake.params["mode"] == "frozen" and fake.params["smooth"] < 0.3 and not fake.params["denoise"]:
+        if fake.params["mode"] == "frozen" and fake.params["smooth"] < 0.3 and not fake.params["denoise"] \
+                and not fake.params["sharpen"]:
             ref = fake.params["reference"]
             difference = np.abs(fake.frames.astype(int) - clip.frames[ref]).mean(axis=(1, 2))
             assert difference[ref] < 1.0 and np.argmin(difference) == ref
             return
-    pytest.fail("no frozen, unsmoothed, undenoised still among 60 seeds")
+    pytest.fail("no frozen, unsmoothed, undenoised still among 80 seeds")
 
 
 def test_shifted_windows_move_frames_by_at_most_three():

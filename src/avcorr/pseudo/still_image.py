@@ -22,6 +22,7 @@ from scipy.spatial import Delaunay
 from avcorr.media.landmarks import FACE_OVAL
 from avcorr.pseudo.clip import PseudoFake, SourceClip, blend
 from avcorr.pseudo.masks import sample_mask_style, span_masks
+from avcorr.pseudo.texture import Retouch, apply_retouch
 
 #: MediaPipe face-mesh indices (topology numbers) of the warp's control points
 LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
@@ -92,12 +93,16 @@ def still_image(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.G
     anchors = border_anchors(h, w)
     ref_pts = np.concatenate([clip.landmarks[ref][WARP_POINTS, :2].astype(np.float64), anchors])  # as tracked: its own picture
     triangles = Delaunay(ref_pts).simplices
-    # a generator's texture is clean: no sensor noise, often a little soft
+    # a generator's texture is clean: no sensor noise, often a little soft ...
     denoise = float(rng.uniform(2.0, 9.0)) if rng.random() < 0.6 else 0.0
     image = cv2.fastNlMeansDenoising(clip.frames[ref], None, h=denoise, templateWindowSize=5,
                                      searchWindowSize=11) if denoise else clip.frames[ref]
     smooth = float(rng.uniform(0.0, 0.8))
     image = image if smooth < 0.3 else cv2.GaussianBlur(image, (0, 0), smooth)
+    # ... or crisp: many animators run a face restorer over their output
+    sharpen = float(rng.uniform(0.3, 1.5)) if rng.random() < 0.45 else 0.0
+    if sharpen:
+        image = apply_retouch(image[None], Retouch(1.0, 0.0, sharpen))[0]
     track_sigma = float(rng.uniform(1.0, 3.0))
     track = clip.smooth_landmarks(track_sigma)
     warped = np.empty_like(real)
@@ -120,5 +125,5 @@ def still_image(clip: SourceClip, span: tuple[int, int] | None, rng: np.random.G
         frames = warped
     return PseudoFake(frames=frames, mfcc=clip.mfcc_rows(start, stop), mask=mask, frame_mask=np.ones(n, bool),
                       label=1, kind="still", span=(start, stop),
-                      params={"reference": ref, "mode": mode, "smooth": smooth, "denoise": denoise,
+                      params={"reference": ref, "mode": mode, "smooth": smooth, "denoise": denoise, "sharpen": sharpen,
                               "track_sigma": track_sigma})
