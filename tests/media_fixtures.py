@@ -118,5 +118,11 @@ class StubTracker:
         return FaceTrack(boxes=boxes, found=np.ones(t, bool), landmarks=landmarks, frame_size=(h, w),
                          regions=np.stack(self.frames), region_boxes=boxes.copy(), span=(0, t))
 
+    def track(self, frames, path="<frames>"):
+        self.reset()
+        for frame in frames:
+            self.add(frame)
+        return self.finish(path)
+
     def close(self):
         pass

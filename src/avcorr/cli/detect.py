@@ -288,21 +288,33 @@ def describe_contributions(contributions: list[dict], count: int = 3) -> str:
     return "driven by " + ", ".join(parts) + " (logit contributions; + toward fake)"
 
 
+def _analysed(details: dict) -> str:
+    """Seconds analysed, with the source's length where the video was cut (e.g. ``60.0 of 612.3``)."""
+    analysed, source = details.get("analysed_s"), details.get("source_s")
+    if analysed is None:
+        return "—"
+    return f"{analysed:.1f}" if not source or source - analysed < 0.5 else f"{analysed:.1f} of {source:.1f}"
+
+
 def _print_table(verdicts, point) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("video", "band", "score", "consistency", "offset (s)", "suspicious segments (s)")
+    table = Table("video", "band", "score", "analysed (s)", "consistency", "offset (s)", "suspicious segments (s)")
     failures = []
     for v in verdicts:
         if v.error:
             failures.append(v)
-            table.add_row(Path(v.path).name, "[red]error[/red]", "", "", "", v.error)
+            table.add_row(Path(v.path).name, "[red]error[/red]", "", "", "", "", v.error)
+            continue
+        if v.score is None:  # too little to judge
+            table.add_row(Path(v.path).name, f"[grey50]{v.verdict}[/grey50]", "", _analysed(v.details), "", "",
+                          str(v.details.get("reason", "")))
             continue
         spans = ", ".join(f"{s.start_s:.1f}–{s.end_s:.1f}" for s in v.segments[:4]) + (" …" if len(v.segments) > 4 else "")
         colour = _BAND_COLOURS.get(v.verdict, "white")
         consistency = v.details.get("mean_correlation")
-        table.add_row(Path(v.path).name, f"[{colour}]{v.verdict}[/{colour}]", f"{v.score:.3f}",
+        table.add_row(Path(v.path).name, f"[{colour}]{v.verdict}[/{colour}]", f"{v.score:.3f}", _analysed(v.details),
                       "—" if consistency is None else f"{consistency:.3f}",
                       "—" if v.details.get("offset_s") is None else f"{v.details['offset_s']:+.2f}", spans)
     Console().print(table)

@@ -20,6 +20,7 @@ import numpy as np
 
 from avcorr.detect.evidence import collect_evidence
 from avcorr.detect.verdict import OperatingPoint, VideoVerdict
+from avcorr.media.coverage import too_little_to_judge
 from avcorr.errors import ConfigError
 from avcorr.media import face
 from avcorr.prepare.pipeline import PreparedClip, PrepareOptions, prepare_clip
@@ -100,7 +101,10 @@ class Detector(ABC):
     def detect(self, path: str | Path, audio_path: str | Path | None = None) -> VideoVerdict:
         """Judge one video (``audio_path``: judge it against this audio instead of its own track).
 
-        Raises :class:`avcorr.errors.AvcorrError` for a file that cannot be judged;
+        A fragment — shorter than :data:`avcorr.media.coverage.MIN_JUDGE_SECONDS` once decoded, or
+        with less than :data:`~avcorr.media.coverage.MIN_COVERAGE` of its declared length decodable —
+        gets no score: a "too little to judge" verdict with its reason. Raises
+        :class:`avcorr.errors.AvcorrError` for a file that cannot be analysed at all;
         :func:`avcorr.detect.batch.detect_videos` turns that into a failed verdict."""
         handle = self.begin(path)
         try:
@@ -109,6 +113,11 @@ class Detector(ABC):
         except BaseException:
             self.cancel(handle)
             raise
+        reason = too_little_to_judge(prepared.media)
+        if reason is not None:
+            self.cancel(handle)
+            return VideoVerdict.too_little(path, self.mode, reason, fps=prepared.media.fps, audio_path=audio_path,
+                                           details=analysed_details(prepared))
         verdict = self.score(path, prepared, audio_path, handle)
         scoring_timings = verdict.details.pop("timings_s", {})
         verdict.details.update(analysed_details(prepared))
@@ -145,6 +154,8 @@ def analysed_details(prepared: PreparedClip) -> dict[str, Any]:
         "truncated": bool(extra.get("truncated", False)),
         "analysed_s": round(analysed_s, 3),
         "source_s": None if source_s is None else round(float(source_s), 3),
+        "decoded_share": extra.get("coverage"),
+        "packets_skipped": {"video": extra.get("video_packets_skipped", 0), "audio": extra.get("audio_packets_skipped", 0)},
     }
     if source_s:
         details["analysed_share"] = round(min(1.0, analysed_s / float(source_s)), 4)

@@ -23,6 +23,7 @@ import numpy as np
 
 from avcorr.detect.evidence import FrameEvidence
 from avcorr.detect.segments import Segment, smooth_scores
+from avcorr.detect.verdict import TOO_LITTLE
 
 REPORT_NAME = "index.html"
 LIMITS_NOTE = (
@@ -72,12 +73,16 @@ class ReportVideo:
         return Path(self.path).name or self.path
 
 
-_SHOWN_DETAILS = ("checkpoint", "model", "teacher", "face_found_fraction", "mean_correlation", "offset_s", "truncated", "windows")
+_SHOWN_DETAILS = ("checkpoint", "model", "teacher", "analysed_s", "source_s", "analysed_share", "decoded_share",
+                  "face_found_fraction", "mean_correlation", "offset_s", "truncated", "windows")
 
 
 def from_verdict(verdict: Any) -> ReportVideo:
     """The report's view of a :class:`avcorr.detect.verdict.VideoVerdict` (and of the evidence frames a
     detector kept on it, ``verdict.evidence``)."""
+    if verdict.error is None and verdict.verdict == TOO_LITTLE:
+        return ReportVideo(path=verdict.path, verdict=TOO_LITTLE, mode=verdict.mode,
+                           error=str(verdict.details.get("reason") or TOO_LITTLE))
     if verdict.error is not None or verdict.score is None:
         return ReportVideo(path=verdict.path, verdict="error", mode=verdict.mode, error=verdict.error or "no score")
 
@@ -231,12 +236,14 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .card.fake { border-left-color: var(--fake); }
 .card.uncertain { border-left-color: var(--uncertain); }
 .card.real { border-left-color: var(--real); }
+.card.little { border-left-color: #8d99ae; }
 .head { display: flex; align-items: center; gap: 16px; flex-wrap: wrap; }
 .badge { display: inline-block; padding: 4px 12px; border-radius: 999px; color: #fff; font-weight: 700;
          font-size: 14px; letter-spacing: .06em; background: var(--error); }
 .badge.fake { background: var(--fake); }
 .badge.uncertain { background: var(--uncertain); }
 .badge.real { background: var(--real); }
+.badge.little { background: #8d99ae; }
 .prob { font-size: 28px; font-weight: 700; font-variant-numeric: tabular-nums; }
 .bar { position: relative; height: 10px; background: #e9ecef; border-radius: 5px; margin: 10px 0 4px; }
 .bar > span { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 5px; background: var(--fake); }
@@ -267,10 +274,12 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-_SHORT_LABEL = {"fake": "FAKE", "uncertain": "UNCERTAIN", "real": "NO EVIDENCE", "error": "FAILED"}
-_LONG_LABEL = {"fake": "FAKE", "uncertain": "UNCERTAIN", "real": "NO EVIDENCE OF MANIPULATION", "error": "FAILED"}
+_SHORT_LABEL = {"fake": "FAKE", "uncertain": "UNCERTAIN", "real": "NO EVIDENCE", "little": "TOO LITTLE", "error": "FAILED"}
+_LONG_LABEL = {"fake": "FAKE", "uncertain": "UNCERTAIN", "real": "NO EVIDENCE OF MANIPULATION",
+               "little": "TOO LITTLE TO JUDGE", "error": "FAILED"}
 # band → CSS class ("real" is the class of "no evidence of manipulation", and its pre-band name)
-_CLASS = {"fake": "fake", "uncertain": "uncertain", "no evidence of manipulation": "real", "real": "real"}
+_CLASS = {"fake": "fake", "uncertain": "uncertain", "no evidence of manipulation": "real", "real": "real",
+          TOO_LITTLE: "little"}
 
 
 def _verdict_class(video: ReportVideo) -> str:
@@ -298,10 +307,10 @@ def _anchor(index: int) -> str:
 
 
 def _summary_html(videos: Sequence[ReportVideo]) -> str:
-    counts = {k: sum(_verdict_class(v) == k for v in videos) for k in ("fake", "uncertain", "real", "error")}
+    counts = {k: sum(_verdict_class(v) == k for v in videos) for k in ("fake", "uncertain", "real", "little", "error")}
     stats = "".join(f'<div class="stat"><b>{n}</b>{label}</div>' for n, label in (
         (len(videos), "videos"), (counts["fake"], "called fake"), (counts["uncertain"], "uncertain"),
-        (counts["real"], "no evidence found"), (counts["error"], "failed")))
+        (counts["real"], "no evidence found"), (counts["little"], "too little to judge"), (counts["error"], "failed")))
     rows = []
     for index, video in enumerate(videos):
         rows.append(
@@ -320,7 +329,7 @@ def _card_html(index: int, video: ReportVideo) -> str:
     parts = [f'<section class="card {verdict}" id="{_anchor(index)}">',
              f'<div class="head"><span class="badge {verdict}">{label}</span><h2>{_e(video.name)}</h2></div>',
              f'<div class="meta">{_e(video.path)}</div>']
-    if verdict == "error":
+    if verdict in ("error", "little"):
         parts.append(f'<p class="failure">{_e(video.error or "unknown error")}</p></section>')
         return "".join(parts)
     probability = video.probability if video.probability is not None else float("nan")

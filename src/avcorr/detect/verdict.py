@@ -20,6 +20,8 @@ __all__ = ["BANDS", "FAKE", "NO_EVIDENCE", "UNCERTAIN", "OperatingPoint", "Frame
            "report_json"]
 
 SCHEMA_VERSION = 2
+#: The outcome of a video too short, or too damaged, to judge (no score, no band; ``reason`` says why).
+TOO_LITTLE = "too little to judge"
 USER_THRESHOLD = "user threshold"
 DEFAULT_THRESHOLD = 0.5
 
@@ -127,6 +129,18 @@ class VideoVerdict:
         return cls(path=str(path), score=None, verdict=None, mode=mode, fps=None, error=reason,
                    audio_path=str(audio_path) if audio_path else None)
 
+    @classmethod
+    def too_little(cls, path: str | Path, mode: str, reason: str, fps: float | None = None,
+                   audio_path: str | Path | None = None, details: dict[str, Any] | None = None) -> "VideoVerdict":
+        """No verdict on a fragment: ``verdict`` is :data:`TOO_LITTLE`, ``details.reason`` says why."""
+        return cls(path=str(path), score=None, verdict=TOO_LITTLE, mode=mode, fps=fps,
+                   audio_path=str(audio_path) if audio_path else None, details={"reason": reason, **(details or {})})
+
+    @property
+    def judged(self) -> bool:
+        """Whether the video got a score and a band (not failed, not too little to judge)."""
+        return self.error is None and self.score is not None
+
     @property
     def band(self) -> str | None:
         return self.verdict
@@ -147,7 +161,7 @@ class VideoVerdict:
                    audio_path=values.get("audio_path"), details=dict(values.get("details") or {}), operating_point=point)
 
     def to_dict(self) -> dict[str, Any]:
-        judged = self.operating_point is not None and self.error is None
+        judged = self.operating_point is not None and self.judged
         point = self.operating_point.to_dict() if judged else dict.fromkeys(_POINT_FIELDS)  # type: ignore[union-attr]
         return {
             "path": self.path,
