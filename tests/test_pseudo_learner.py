@@ -134,3 +134,13 @@ def test_balanced_sources_are_drawn_equally():
     np.testing.assert_allclose(balanced.clip_p, [0.25, 0.25, 0.5])
     plain = PseudoWindows(clips, PseudoMix(), 8, DegradeOptions(size=16), seed=0)
     np.testing.assert_allclose(plain.clip_p, [1 / 3] * 3)
+
+
+def test_standardized_net_ignores_overall_contrast_and_brightness():
+    torch.manual_seed(0)
+    net = TraceNet(TraceNetConfig(size=32, frames=8, widths=(4, 8, 8), standardize=True)).eval()
+    x = torch.rand(2, 8, 32, 32) * 0.5 + 0.25
+    with torch.no_grad():
+        torch.testing.assert_close(net(0.6 * x + 0.1), net(x), atol=1e-4, rtol=1e-4)
+        plain = TraceNet(TraceNetConfig(size=32, frames=8, widths=(4, 8, 8))).eval()
+        assert not torch.allclose(plain(0.6 * x + 0.1), plain(x), atol=1e-4)

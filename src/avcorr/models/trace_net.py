@@ -32,12 +32,15 @@ CONFIG_NAME = "config.json"
 class TraceNetConfig:
     """``size``: crop side (pixels); ``frames``: window length (frames at 25 fps); ``widths``:
     channels of the stem and of each stage (every stage halves the spatial size); ``dropout``
-    before the head."""
+    before the head; ``standardize``: each input channel divided by its RMS over the window, so
+    that a camera's overall sharpness, noise and motion level do not count, only where and when
+    they change."""
 
     size: int = 64
     frames: int = 16
     widths: tuple[int, ...] = (16, 24, 48, 96)
     dropout: float = 0.2
+    standardize: bool = False
 
 
 class Block2Plus1D(nn.Module):
@@ -74,7 +77,11 @@ class TraceNet(nn.Module):
         smooth = nn.functional.conv2d(nn.functional.pad(flat, (1, 1, 1, 1), mode="replicate"), self.blur)
         high = (flat - smooth).reshape(b, t, h, w) * 8.0
         diff = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1) * 4.0
-        return torch.stack([x - 0.5, high, diff], dim=1)
+        out = torch.stack([x - 0.5, high, diff], dim=1)
+        if self.config.standardize:
+            centred = out - out.mean(dim=(2, 3, 4), keepdim=True)
+            out = centred / centred.pow(2).mean(dim=(2, 3, 4), keepdim=True).add(1e-6).sqrt()
+        return out
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, S, S) → pooled features (B, widths[-1])."""

@@ -42,6 +42,7 @@ class PseudoTrainOptions:
     window: int = 16
     size: int = 64
     widths: tuple[int, ...] = (16, 24, 48, 96)
+    standardize: bool = False
     batch_size: int = 16
     minutes: float | None = 3.0
     max_steps: int | None = None
@@ -143,7 +144,8 @@ def fit_pseudo_detector(real_clip_files: list[Path], options: PseudoTrainOptions
     mix = PseudoMix.only(options.types)
     data = PseudoWindows(clips, mix, options.window, options.degrade, seed, balance_sources=options.balance_sources)
     loader = torch.utils.data.DataLoader(data, batch_size=options.batch_size, shuffle=False, num_workers=0)
-    net = TraceNet(TraceNetConfig(size=options.degrade.size, frames=options.window, widths=options.widths))
+    net = TraceNet(TraceNetConfig(size=options.degrade.size, frames=options.window, widths=options.widths,
+                                   standardize=options.standardize))
     optimiser = torch.optim.AdamW(net.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     budget_s = None if options.minutes is None else 60.0 * options.minutes
