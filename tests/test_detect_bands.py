@@ -145,7 +145,7 @@ def _detect_json(capsys, *args: str) -> tuple[dict, str]:
 
 def test_cli_reports_the_band_a_checkpoint_calibration_puts_a_clip_in(tiny_run, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("avcorr.media.face.FaceTracker", StubTracker)
-    video = write_media(tmp_path / "clip.mp4", index_frames(25, (64, 64)), tone(1.0))
+    video = write_media(tmp_path / "clip.mp4", index_frames(75, (64, 64)), tone(3.0))
     plain, err = _detect_json(capsys, "--checkpoint", str(tiny_run), str(video))
     assert "warning" in err and "no calibration" in err
     assert (plain["threshold"], plain["calibration"], plain["uncertain_threshold"]) == (0.5, UNCALIBRATED, None)
