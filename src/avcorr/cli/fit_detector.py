@@ -12,14 +12,22 @@ from avcorr.cli.common import print_json, progress
 from avcorr.cues.corpus import corpus_tables
 from avcorr.data.catalog import read_catalog
 from avcorr.data.corpus_options import DEFAULT_CORPUS as CORPUS, CorpusOptions
+from avcorr.errors import ConfigError
+from avcorr.runtime import CONFIG_NAME
 from avcorr.train.cue_model import check_groups, fit_cue_detector
+from avcorr.train.real_reference import DEFAULT_CUES, check_cues, fit_dynamics_detector
 
 
 def register(app: typer.Typer) -> None:
     @app.command("fit-detector")
     def fit_detector(
         corpus: Path = typer.Argument(..., help="Corpus folder: catalog.csv and the clips it names."),
-        out: Path = typer.Option(..., "--out", help="Model folder to write (model.safetensors + config.json)."),
+        out: Path = typer.Option(..., "--out", help="Model folder to write (config.json, and model.safetensors for cues)."),
+        kind: str = typer.Option("cues", "--kind", help="cues: a logistic model over cue features, fitted on real "
+                                 "and fake clips; dynamics: a reference of the real clips only (no fake is read), "
+                                 "scoring how unlike real footage a clip's dynamics are."),
+        cues: str = typer.Option(",".join(DEFAULT_CUES), "--cues", help="dynamics: the cues scored (noise, coupling, "
+                                 "accel, eyes, pulse, consistency)."),
         catalog: Optional[Path] = typer.Option(None, "--catalog", help="Catalog CSV (default: CORPUS/catalog.csv)."),
         groups: str = typer.Option("trace,anim,bg,zs", "--groups", help="Feature groups: trace (visual traces), anim "
                                    "(still-image animation), bg (background motion), zs (phonetic lip/speech "
@@ -50,7 +58,9 @@ def register(app: typer.Typer) -> None:
         refused). Use the model with `avcorr detect --checkpoint OUT`, or copy it to
         avcorr/resources/models/default to make it the bundled default.
         """
-        chosen = check_groups(groups.split(","))
+        if kind not in ("cues", "dynamics"):
+            raise ConfigError(f"--kind {kind!r}: choose cues or dynamics")
+        chosen = check_groups(groups.split(",")) if kind == "cues" else check_cues(cues.split(","))
         options = CorpusOptions(prepare_frames=prepare_frames, crop_frames=crop_frames, workers=workers,
                                 normalise_face_px=normalise_face_px, normalise_jpeg_quality=normalise_jpeg_quality,
                                 false_alarm_rate=false_alarm_rate, uncertain_rate=uncertain_rate)
@@ -61,11 +71,26 @@ def register(app: typer.Typer) -> None:
                              normalise=options.normalise(), progress=lambda items, what: progress(items, what, enabled=not as_json), log=say)
         # the command that reproduces this model, from the options (not sys.argv: also right when called in-process)
         words = ["avcorr", "fit-detector", str(corpus), "--out", str(out), *(["--catalog", str(catalog)] if catalog else []),
-                 "--groups", ",".join(chosen), "--work", str(work), "--c", f"{c:g}", "--crop-frames", str(crop_frames),
+                 "--kind", kind, *(["--groups", ",".join(chosen), "--c", f"{c:g}"] if kind == "cues" else
+                                   ["--cues", ",".join(chosen)]),
+                 "--work", str(work), "--crop-frames", str(crop_frames),
                  "--prepare-frames", str(prepare_frames), "--false-alarm-rate", f"{false_alarm_rate:g}",
                  "--uncertain-rate", f"{uncertain_rate:g}", "--normalise-face-px", str(normalise_face_px),
                  "--normalise-jpeg-quality", str(normalise_jpeg_quality)]
         command = " ".join(shlex.quote(w) for w in words)
+        if kind == "dynamics":
+            reference = fit_dynamics_detector(clips, made.tables, chosen, corpus=options, command=command)
+            path = reference.save(out / CONFIG_NAME)
+            data = reference.extra["training_data"]
+            summary = {"model": str(out), "kind": "dynamics", "cues": chosen, "config": str(path),
+                       "real_clips": data["clips"], "source_groups": len({s["repo"] for s in data["sources"]}),
+                       "columns": reference.names, "prepare_failures": made.prepare_failures,
+                       "feature_failures": made.feature_failures, "work": str(work)}
+            if as_json:
+                print_json(summary)
+            else:
+                typer.echo(f"model: {out} (dynamics: {', '.join(chosen)}; {data['clips']} real clips, no fake read)")
+            return
         model = fit_cue_detector(clips, made.tables, chosen, c=c, corpus=options, command=command)
         folder = model.save(out)
         data = model.info["training_data"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from avcorr.cues.real_reference import FORMAT as REAL_REFERENCE_FORMAT
 from avcorr.runtime import CONFIG_NAME, read_json_object
 from avcorr.errors import CheckpointError
 
@@ -27,6 +28,7 @@ ZERO_SHOT_NAME = "zero-shot"
 DEFAULT_DETECTOR = ZERO_SHOT_NAME
 ZERO_SHOT_KIND = "calibrated consistency"
 CUE_KIND = "feature_logistic"  # avcorr.cues.classifier.KIND
+DYNAMICS_KIND = "dynamics"
 STUDENT_KIND = "student"
 
 
@@ -85,6 +87,13 @@ def describe(folder: Path) -> BundledModel:
         config = read_config(folder)
     except CheckpointError as error:
         return BundledModel(name=folder.name, path=folder, kind="unreadable", error=str(error))
+    if config.get("format") == REAL_REFERENCE_FORMAT:  # no weights: the real clips' values are the model
+        extra = config.get("extra") or {}
+        labels = (extra.get("training_data") or {}).get("labels")
+        return BundledModel(name=folder.name, path=folder, kind=DYNAMICS_KIND, groups=list(extra.get("cues") or []),
+                            num_features=len(config.get("columns") or []), training_labels=labels,
+                            reference_clips=config.get("num_real_clips"), window_frames=extra.get("crop_frames"),
+                            normalise=extra.get("normalise"))
     if not (folder / "model.safetensors").is_file():
         return BundledModel(name=folder.name, path=folder, kind=str(config.get("kind", STUDENT_KIND)),
                             error=f"{folder}: model.safetensors is missing")
