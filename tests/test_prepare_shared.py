@@ -9,7 +9,7 @@ import pytest
 from avcorr.prepare import pipeline as prep
 from avcorr.data.clip_cache import ClipCache, load_clip
 from avcorr.data.manifest import ManifestRow
-from avcorr.media.face import LIPS_OUTER
+from avcorr.media.landmarks import LIPS_OUTER
 
 pytestmark = pytest.mark.shared
 QUICK = [
@@ -53,6 +53,7 @@ def test_quick_clips_prepare_aligned_and_centred(shared_data):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # the whole corpus (244 clips: 17 min on 2 loaded cores) grows with it
 def test_every_shared_clip_prepares(shared_data, tmp_path):
     rows = [ManifestRow(clip_id=r["file"], video_path=str(shared_data / r["file"]), label=int(r["label"] == "fake"),
                         method="real" if r["label"] == "real" else r["generator"]) for r in _catalog(shared_data)]

@@ -27,7 +27,10 @@ import numpy as np
 
 from avcorr.errors import ConfigError, InputError
 from avcorr.media import decode
-from avcorr.media.face import CHIN, FOREHEAD, FaceTracker
+from avcorr.media.face import FaceTracker
+from avcorr.media.files import open_container
+from avcorr.media.landmarks import CHIN, FOREHEAD
+from avcorr.media.probe import nominal_fps
 
 
 @dataclass
@@ -85,28 +88,23 @@ def read_sample_frames(path: str | Path, indices: Sequence[int], fps: float = 25
 
     Cheaper than :func:`~avcorr.media.decode.iter_frames`: frames are picked by their decode order
     (output index × the source's nominal rate / ``fps``) and only the picked ones are converted to
-    RGB; decoding stops after the last. A corrupt tail ends the list early.
+    RGB (upright); decoding stops after the last. Packets that fail to decode are skipped.
     """
-    import av
-
     if not len(indices):
         return []
-    with decode._open(path) as container:
+    with open_container(path) as container:
         if not container.streams.video:
             raise InputError(path, "no video stream", stage="decode")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        ratio = (decode._nominal_fps(stream) or fps) / fps
+        ratio = (nominal_fps(stream) or fps) / fps
         wanted = sorted({int(round(i * ratio)) for i in indices})
         picked: list[np.ndarray] = []
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                if index == wanted[len(picked)]:
-                    picked.append(frame.to_ndarray(format="rgb24"))
-                    if len(picked) == len(wanted):
-                        break
-        except av.error.FFmpegError:
-            pass  # a corrupt tail: measure on what decoded (the main pass reports the file)
+        for index, frame in enumerate(decode._decoded(container, stream, path, decode.DecodeReport(), "video")):
+            if index == wanted[len(picked)]:
+                picked.append(decode._to_array(frame, None, "rgb24"))
+                if len(picked) == len(wanted):
+                    break
     return picked
 
 

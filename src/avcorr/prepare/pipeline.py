@@ -46,6 +46,7 @@ from avcorr.media import normalise as canon
 from avcorr.media.decode import MediaClip
 from avcorr.media.face import FaceTrack, FaceTracker, TrackerOptions
 from avcorr.media.normalise import NormaliseOptions
+from avcorr.media.probe import probe
 from avcorr.runtime import StageTimer
 
 STAGES = ("decode", "audio", "normalise", "track", "crop", "features", "teacher", "write")
@@ -186,13 +187,11 @@ def prepare_clip(
     fps = options.fps
 
     with stage("decode"):
-        info = decode.probe_video(video_path)
+        info = probe(video_path)
         if not audio_path and not info.has_audio:
             raise InputError(video_path, "no audio track (give an audio_path in the manifest)", stage="decode")
-        audio = decode._load_audio_for(video_path, audio_path, options.max_frames, fps)
-        limit = decode._frames_limit(audio.size, decode.SAMPLE_RATE, fps, options.max_frames)
-        if limit < decode.MIN_FRAMES:
-            raise InputError(video_path, decode._too_short_reason(limit, audio.size, fps), stage="decode")
+        source = decode.open_media(video_path, audio_path, fps, options.max_frames, info=info)
+        audio, limit = source.audio, source.num_frames
     with stage("audio"):
         level = _rms_dbfs(audio[: int(limit * decode.SAMPLE_RATE / fps)])
         if level < options.silence_dbfs:
@@ -211,7 +210,7 @@ def prepare_clip(
             measured = _measure_face(video_path, fps, limit, norm, tracker)
             scale = canon.scale_for(measured, norm.face_px)
     kept: list[np.ndarray] = []
-    frames_iter = decode.iter_frames(video_path, fps, limit)
+    frames_iter = source.frames()
     count = 0
     height = width = 0
     while True:
@@ -281,6 +280,9 @@ def prepare_clip(
         "face_size": options.face_size,
         "mouth_size": options.mouth_size if options.store_mouth else None,
         "audio_rms_dbfs": round(level, 2),
+        "video_packets_skipped": source.report.video_packets_skipped,
+        "audio_packets_skipped": source.report.audio_packets_skipped,
+        "coverage": round(source.report.coverage, 4),
     })
     if norm is not None:
         clip_meta.extra["normalise"] = {
@@ -293,6 +295,8 @@ def prepare_clip(
         frames=frames, audio=clip_audio, sample_rate=decode.SAMPLE_RATE, fps=fps, source_fps=info.source_fps,
         path=str(video_path), duration_s=num_frames / fps, audio_path=str(audio_path or ""),
         video_duration_s=float(source_video_s), audio_duration_s=audio.size / decode.SAMPLE_RATE, truncated=bool(truncated),
+        video_packets_skipped=source.report.video_packets_skipped, audio_packets_skipped=source.report.audio_packets_skipped,
+        coverage=source.report.coverage,
     )
     track.regions = track.region_boxes = None  # large and only needed for the crops above
     if teacher is not None and getattr(teacher, "name", "none") != "none":
