@@ -251,3 +251,37 @@ def test_a_scan_through_the_real_default_detector(tmp_path, clip, monkeypatch):
         assert 0.0 <= result["score"] <= 1.0 and result["false_alarm_rate"] == pytest.approx(0.05)
     assert scans[0]["score"] == scans[1]["score"]  # the same clip twice, the same verdict
     assert "avcorr scan report" in report and "talk0.mp4" in report
+
+
+def test_stopping_finishes_the_scan_being_judged_and_leaves_the_rest_queued(tmp_path, clip):
+    import threading
+
+    from serve_fixtures import KnownScoreDetector
+
+    started, release = threading.Event(), threading.Event()
+
+    class Held(KnownScoreDetector):
+        def detect(self, path, audio_path=None):
+            started.set()
+            release.wait(60)
+            return super().detect(path, audio_path)
+
+    store = ScanStore(tmp_path)
+    queue = LocalQueue(store, workers=1, load=lambda name: Held(0.1))
+    ids = []
+    for name in ("first.mp4", "second.mp4"):
+        scan_id = store.new_id()
+        (tmp_path / "uploads" / f"{scan_id}.mp4").write_bytes(clip)
+        store.add(scan_id, name, tmp_path / "uploads" / f"{scan_id}.mp4", "zero-shot", len(clip))
+        queue.submit(scan_id)
+        ids.append(scan_id)
+    queue.start()
+    assert started.wait(60)
+    worker = next(t for t in threading.enumerate() if t.name == "avcorr-scan-0")
+    queue.stop(timeout_s=0)  # asks the workers to stop, without waiting for them
+    release.set()
+    worker.join(60)
+    assert not worker.is_alive()
+    first, second = store.get(ids[0]), store.get(ids[1])
+    assert (first.status, first.band, second.status) == ("done", "no evidence of manipulation", "queued")
+    assert store.recover() == [ids[1]]

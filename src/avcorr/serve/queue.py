@@ -66,6 +66,7 @@ class LocalQueue:
         self.on_done = on_done
         self._ids: queue.Queue = queue.Queue()
         self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
 
     def submit(self, scan_id: str) -> None:
         self._ids.put(scan_id)
@@ -73,12 +74,16 @@ class LocalQueue:
     def start(self) -> None:
         if self._threads:
             return
+        self._stopping.clear()
         for index in range(self.workers):
             thread = threading.Thread(target=self._run, name=f"avcorr-scan-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
     def stop(self, timeout_s: float | None = None) -> None:
+        """Let each worker finish the scan it is judging, then end; scans still waiting stay
+        ``queued`` in the store (the next start queues them again: :meth:`ScanStore.recover`)."""
+        self._stopping.set()
         for _ in self._threads:
             self._ids.put(_STOP)
         for thread in self._threads:
@@ -94,7 +99,7 @@ class LocalQueue:
         try:
             while True:
                 scan_id = self._ids.get()
-                if scan_id is _STOP:
+                if scan_id is _STOP or self._stopping.is_set():
                     return
                 self._judge_one(scan_id, detectors)
         finally:
