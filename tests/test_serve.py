@@ -153,10 +153,12 @@ def test_after_a_restart_the_scans_are_listed_and_interrupted_ones_resume(tmp_pa
             path.write_bytes(clip)
         store.add(scan_id, f"{name}.mp4", path, "zero-shot", len(clip))
         left[name] = scan_id
-    store.claim(left["running"])
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS - 1):  # started, interrupted, queued again by a restart
         store.claim(left["again"])
-        store._execute("UPDATE scans SET status = 'queued' WHERE id = ?", (left["again"],))
+        store.recover()
+    store.claim(left["again"])
+    store.claim(left["running"])
+    assert store.get(left["again"]).attempts == MAX_ATTEMPTS and store.get(left["running"]).status == "running"
     store.close()
 
     with serve(data) as client:

@@ -109,9 +109,15 @@ class ScanStore:
         with self._lock:
             self._db.close()
 
-    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: tuple = ()) -> int:
+        """Run one statement; the number of rows it changed."""
         with self._lock:
-            return self._db.execute(sql, params)
+            return self._db.execute(sql, params).rowcount
+
+    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Run one query and fetch all its rows (under the lock, like every use of the connection)."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     @staticmethod
     def new_id() -> str:
@@ -121,28 +127,28 @@ class ScanStore:
     def add(self, scan_id: str, name: str, stored_path: str | Path, detector: str, size_bytes: int,
             created: str | None = None) -> Scan:
         """Record an uploaded file as a queued scan (``created``: ISO-8601 UTC, default now)."""
-        self._execute("INSERT INTO scans (id, name, stored_path, detector, status, size_bytes, created) "
+        self._write("INSERT INTO scans (id, name, stored_path, detector, status, size_bytes, created) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
                       (scan_id, name, str(stored_path), detector, QUEUED, int(size_bytes),
                        utc_now() if created is None else _timestamp(created, end_of_day=False)))
         return self.get(scan_id)  # type: ignore[return-value]
 
     def get(self, scan_id: str) -> Scan | None:
-        row = self._execute("SELECT * FROM scans WHERE id = ?", (scan_id,)).fetchone()
-        return None if row is None else _scan(row)
+        rows = self._read("SELECT * FROM scans WHERE id = ?", (scan_id,))
+        return _scan(rows[0]) if rows else None
 
     def claim(self, scan_id: str) -> Scan | None:
         """Move a queued scan to running (and count the attempt); None when it is not queued (already
         taken by another worker, or finished)."""
-        cursor = self._execute("UPDATE scans SET status = ?, attempts = attempts + 1 WHERE id = ? AND status = ?",
-                               (RUNNING, scan_id, QUEUED))
-        return self.get(scan_id) if cursor.rowcount == 1 else None
+        changed = self._write("UPDATE scans SET status = ?, attempts = attempts + 1 WHERE id = ? AND status = ?",
+                              (RUNNING, scan_id, QUEUED))
+        return self.get(scan_id) if changed == 1 else None
 
     def finish(self, scan_id: str, result: dict[str, Any] | None, error: str | None) -> None:
         """Store a scan's verdict: ``done`` with its band and score, or ``failed`` with ``error``."""
         band = None if result is None or error else result.get("band")
         score = None if result is None or error else result.get("score")
-        self._execute("UPDATE scans SET status = ?, band = ?, score = ?, result = ?, error = ?, finished = ? WHERE id = ?",
+        self._write("UPDATE scans SET status = ?, band = ?, score = ?, result = ?, error = ?, finished = ? WHERE id = ?",
                       (FAILED if error else DONE, band, score, None if result is None else json.dumps(result),
                        _one_line(error), utc_now(), scan_id))
 
@@ -150,20 +156,20 @@ class ScanStore:
         """Apply the restart rule (module docstring) to scans a stopped server left queued or
         running; returns the ids to queue again, oldest first."""
         again = []
-        rows = self._execute("SELECT id, stored_path, attempts FROM scans WHERE status IN (?, ?) ORDER BY created",
-                             (QUEUED, RUNNING)).fetchall()
+        rows = self._read("SELECT id, stored_path, attempts FROM scans WHERE status IN (?, ?) ORDER BY created",
+                          (QUEUED, RUNNING))
         for row in rows:
             if not Path(row["stored_path"]).is_file():
                 self._fail(row["id"], "interrupted by a server restart, and its upload is gone")
             elif row["attempts"] >= MAX_ATTEMPTS:
                 self._fail(row["id"], f"interrupted by a server restart {row['attempts']} times; not retried")
             else:
-                self._execute("UPDATE scans SET status = ? WHERE id = ?", (QUEUED, row["id"]))
+                self._write("UPDATE scans SET status = ? WHERE id = ?", (QUEUED, row["id"]))
                 again.append(row["id"])
         return again
 
     def _fail(self, scan_id: str, reason: str) -> None:
-        self._execute("UPDATE scans SET status = ?, error = ?, finished = ? WHERE id = ?",
+        self._write("UPDATE scans SET status = ?, error = ?, finished = ? WHERE id = ?",
                       (FAILED, reason, utc_now(), scan_id))
 
     def list(self, query: ScanQuery = ScanQuery()) -> tuple[list[Scan], int]:
@@ -186,14 +192,14 @@ class ScanStore:
             clauses.append("created <= ?")
             params.append(_timestamp(query.until, end_of_day=True))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        total = self._execute(f"SELECT COUNT(*) FROM scans{where}", tuple(params)).fetchone()[0]
-        rows = self._execute(f"SELECT * FROM scans{where} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
-                             (*params, int(query.limit), int(query.offset))).fetchall()
+        total = self._read(f"SELECT COUNT(*) FROM scans{where}", tuple(params))[0][0]
+        rows = self._read(f"SELECT * FROM scans{where} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
+                          (*params, int(query.limit), int(query.offset)))
         return [_scan(r) for r in rows], int(total)
 
     def counts(self) -> dict[str, int]:
         """Scans per status (every status present, 0 where none)."""
-        rows = self._execute("SELECT status, COUNT(*) FROM scans GROUP BY status").fetchall()
+        rows = self._read("SELECT status, COUNT(*) FROM scans GROUP BY status")
         found = {r[0]: int(r[1]) for r in rows}
         return {s: found.get(s, 0) for s in STATUSES}
 
