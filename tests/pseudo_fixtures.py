@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 
 from avcorr.data.clip_cache import ClipMeta, ClipRecord
+from avcorr.media.landmarks import FACE_OVAL
 from avcorr.pseudo.clip import SourceClip
-from avcorr.pseudo.still_image import FACE_OVAL, LIPS
+from avcorr.pseudo.still_image import LIPS
 
 FIXED = {33: (-0.55, -0.35), 133: (-0.2, -0.35), 362: (0.2, -0.35), 263: (0.55, -0.35), 1: (0.0, 0.15),
          4: (0.0, 0.1), 6: (0.0, -0.3), 168: (0.0, -0.4), 197: (0.0, -0.15)}

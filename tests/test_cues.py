@@ -14,11 +14,11 @@ from avcorr.cues.features import CUE_GROUPS, clip_cue_features, cue_feature_name
 from avcorr.cues.traces import landmarks_in_mouth_crop, trace_features
 from avcorr.data.clip_cache import ClipMeta, ClipRecord
 from avcorr.errors import InputError
-from avcorr.forge.methods.landmarks import (
-    EYE_CORNERS, FACE_OVAL, LEFT_EYE_LOWER, LEFT_EYE_UPPER, NOSE, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
-)
 from avcorr.media.encode import write_video
-from avcorr.teachers.phonetic.lips import INNER_LIP, NOSE_TIP, OUTER_LIP
+from avcorr.media.landmarks import (
+    EYE_CORNERS, FACE_OVAL, LEFT_EYE_LOWER, LEFT_EYE_UPPER, LIPS_INNER, LIPS_OUTER, NOSE, NOSE_TIP, RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
 
 H = 112  # face-crop size
 
@@ -43,8 +43,8 @@ def face_landmarks(eye_open: float = 4.0, mouth_open: float = 1.0, shift: tuple[
     lm[NOSE, 1] = np.linspace(50, 68, len(NOSE))
     lm[NOSE_TIP, :2] = (56, 66)
     theta = np.pi - np.arange(20) * 2 * np.pi / 20  # left corner, over the upper lip, back below
-    lm[OUTER_LIP, 0], lm[OUTER_LIP, 1] = 56 + 16 * np.cos(theta), 84 - (3 + mouth_open) * np.sin(theta)
-    lm[INNER_LIP, 0], lm[INNER_LIP, 1] = 56 + 12 * np.cos(theta), 84 - mouth_open * np.sin(theta)
+    lm[LIPS_OUTER, 0], lm[LIPS_OUTER, 1] = 56 + 16 * np.cos(theta), 84 - (3 + mouth_open) * np.sin(theta)
+    lm[LIPS_INNER, 0], lm[LIPS_INNER, 1] = 56 + 12 * np.cos(theta), 84 - mouth_open * np.sin(theta)
     lm[:, :2] += shift
     return lm
 
@@ -138,7 +138,7 @@ def test_mouth_flicker_and_lip_jitter_are_measured_where_they_happen():
     noisy = frames.astype(np.int16)
     noisy[:, 76:92, 42:70] += rng.integers(-20, 21, size=(40, 16, 28)).astype(np.int16)  # mouth-only flicker
     trembling = lm.copy()
-    trembling[:, OUTER_LIP + INNER_LIP, :2] += rng.normal(0, 0.5, size=(40, 40, 2))
+    trembling[:, LIPS_OUTER + LIPS_INNER, :2] += rng.normal(0, 0.5, size=(40, 40, 2))
     f = trace_features(np.clip(noisy, 0, 255).astype(np.uint8), trembling)
     assert f["flicker_mouth"] > 5 and f["flicker_ref"] < 0.5 and f["flicker_log_ratio"] > 2
     assert f["jitter_lips"] > 0.01 and f["jitter_eyes_nose"] == 0.0 and f["jitter_log_ratio"] > 3

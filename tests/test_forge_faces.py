@@ -20,6 +20,7 @@ from avcorr.forge.methods import AudioDonor, FaceDonor, ForgeRequest, SourceClip
 from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.still_talk import _head_weight, head_matrix
 from avcorr.forge.synth import SynthOptions, synthesize_dataset
+from avcorr.media import landmarks as facemesh
 from avcorr.media.face import FaceTracker
 from avcorr.teachers.visemes import VISEME_INDEX
 
@@ -115,7 +116,7 @@ def test_face_swap_changes_the_inner_face(forged):
         fake, _ = _decode(rows[f"{name}__face-swap"].video_path)
         assert audit[f"{name}__face-swap"]["face_donor"] != name
         marks = tracker.track(real).landmarks
-        centre = marks[:, lm.NOSE, :2].mean(axis=1).round().astype(int)
+        centre = marks[:, facemesh.NOSE, :2].mean(axis=1).round().astype(int)
         core = [np.abs(fake[t, c[1] - 8:c[1] + 8, c[0] - 8:c[0] + 8].astype(int) - real[t, c[1] - 8:c[1] + 8, c[0] - 8:c[0] + 8]).mean()
                 for t, c in enumerate(centre)]
         corner = np.abs(fake[:, :20, :20].astype(int) - real[:, :20, :20]).mean()

@@ -12,6 +12,7 @@ from avcorr.forge.methods.lip_rewrite import _select_frames
 from avcorr.forge.methods.speech import fit_audio, mouth_trajectory, splice_window, visemes_from_phones
 from avcorr.forge.methods.still_talk import deform_face
 from avcorr.forge.methods.warp import TriangleMesh, apply_affine, fit_similarity, warp_region
+from avcorr.media import landmarks as facemesh
 from avcorr.teachers.visemes import VISEME_INDEX
 
 
@@ -26,16 +27,16 @@ def _face_points(seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     pts = np.column_stack([rng.uniform(40, 88, 478), rng.uniform(20, 80, 478)])
     pts[33], pts[133], pts[362], pts[263] = (44, 40), (56, 40), (72, 40), (84, 40)
-    pts[lm.RIGHT_EYE_UPPER] = np.column_stack([np.linspace(45, 55, 7), np.full(7, 37.0)])
-    pts[lm.RIGHT_EYE_LOWER] = np.column_stack([np.linspace(45, 55, 7), np.full(7, 43.0)])
-    pts[lm.LEFT_EYE_UPPER] = np.column_stack([np.linspace(83, 73, 7), np.full(7, 37.0)])
-    pts[lm.LEFT_EYE_LOWER] = np.column_stack([np.linspace(83, 73, 7), np.full(7, 43.0)])
+    pts[facemesh.RIGHT_EYE_UPPER] = np.column_stack([np.linspace(45, 55, 7), np.full(7, 37.0)])
+    pts[facemesh.RIGHT_EYE_LOWER] = np.column_stack([np.linspace(45, 55, 7), np.full(7, 43.0)])
+    pts[facemesh.LEFT_EYE_UPPER] = np.column_stack([np.linspace(83, 73, 7), np.full(7, 37.0)])
+    pts[facemesh.LEFT_EYE_LOWER] = np.column_stack([np.linspace(83, 73, 7), np.full(7, 43.0)])
     pts[1] = (64, 52)
     pts[61], pts[291] = (52, 66), (76, 66)
-    pts[lm.UPPER_LIP] = np.column_stack([np.linspace(53, 75, len(lm.UPPER_LIP)), np.full(len(lm.UPPER_LIP), 65.0)])
-    pts[lm.LOWER_LIP] = np.column_stack([np.linspace(53, 75, len(lm.LOWER_LIP)), np.full(len(lm.LOWER_LIP), 67.0)])
+    pts[facemesh.UPPER_LIP] = np.column_stack([np.linspace(53, 75, len(facemesh.UPPER_LIP)), np.full(len(facemesh.UPPER_LIP), 65.0)])
+    pts[facemesh.LOWER_LIP] = np.column_stack([np.linspace(53, 75, len(facemesh.LOWER_LIP)), np.full(len(facemesh.LOWER_LIP), 67.0)])
     pts[13], pts[14] = (64, 65.8), (64, 66.2)
-    pts[lm.CHIN] = (64, 82)
+    pts[facemesh.CHIN] = (64, 82)
     return pts
 
 
@@ -52,7 +53,7 @@ def test_similarity_fit_recovers_a_known_transform():
 
 def test_mesh_warp_is_identity_without_motion_and_a_shift_with_uniform_motion():
     image = _textured()
-    points = _face_points()[lm.WARP_POINTS]
+    points = _face_points()[facemesh.WARP_POINTS]
     mesh = TriangleMesh.build(points, (20, 10, 108, 90))
     same = warp_region(image, mesh, points, points)
     assert np.abs(same.astype(int) - image.astype(int)).max() <= 1
@@ -144,10 +145,10 @@ def test_deform_face_reaches_the_requested_opening_and_closes_eyes():
     for target in (0.1, 0.3):
         moved = deform_face(ref, target, 1.0, 0.0)
         assert abs(lm.mouth_opening(moved) - target) < 0.01
-        assert moved[lm.CHIN, 1] > ref[lm.CHIN, 1]  # the jaw drops
+        assert moved[facemesh.CHIN, 1] > ref[facemesh.CHIN, 1]  # the jaw drops
     blink = deform_face(ref, 0.0, 1.0, 1.0)
-    gap_before = ref[lm.RIGHT_EYE_LOWER, 1] - ref[lm.RIGHT_EYE_UPPER, 1]
-    gap_after = blink[lm.RIGHT_EYE_LOWER, 1] - blink[lm.RIGHT_EYE_UPPER, 1]
+    gap_before = ref[facemesh.RIGHT_EYE_LOWER, 1] - ref[facemesh.RIGHT_EYE_UPPER, 1]
+    gap_after = blink[facemesh.RIGHT_EYE_LOWER, 1] - blink[facemesh.RIGHT_EYE_UPPER, 1]
     assert np.all(gap_after < 0.2 * gap_before)
 
 

@@ -7,7 +7,8 @@ import pytest
 from avcorr.errors import InputError
 from avcorr.media import crops
 from avcorr.media.decode import read_media
-from avcorr.media.face import LIPS_OUTER, FaceTracker
+from avcorr.media.face import FaceTracker
+from avcorr.media.landmarks import LIPS_OUTER
 
 GRID = "clips/rizkiarm+LipNet__evaluation__samples__GRID__bbaf2n.mpg"
 PORTRAIT = "clips/OpenTalker+SadTalker__examples__ref_video__WDA_KatieHill_000.mp4"

@@ -117,7 +117,8 @@ def test_clip_decodes_with_audio_of_the_right_length(dataset):
 
 def test_face_is_found_and_lips_follow_the_rendered_mouth(dataset):
     from avcorr.media.decode import read_media
-    from avcorr.media.face import CHIN, FOREHEAD, LIP_LOWER_INNER, LIP_UPPER_INNER, FaceTracker
+    from avcorr.media.face import FaceTracker
+    from avcorr.media.landmarks import CHIN, FOREHEAD, LIP_LOWER_INNER, LIP_UPPER_INNER
 
     _, _, result = dataset
     clip = result.clips[1]

@@ -18,11 +18,11 @@ import numpy as np
 
 from avcorr.cues import stats
 from avcorr.cues.stats import NAN
-from avcorr.errors import InputError
-from avcorr.forge.methods.landmarks import (
-    EYE_CORNERS, LEFT_EYE_LOWER, LEFT_EYE_UPPER, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
+from avcorr.media.decode import iter_frames
+from avcorr.media.landmarks import (
+    CHEEKS, CHIN, EYE_CORNERS, EYE_OUTER, LEFT_EYE_LOWER, LEFT_EYE_UPPER, NOSE_TIP, RIGHT_EYE_LOWER, RIGHT_EYE_UPPER,
 )
-from avcorr.teachers.phonetic.lips import CHEEKS, CHIN, EYE_OUTER, NOSE_TIP
+from avcorr.media.probe import probe
 
 #: An eye counts as closing when its aspect ratio falls below this share of the clip's median.
 BLINK_DROP = 0.65
@@ -322,69 +322,12 @@ def small_gray_frames(path: str | Path, start_s: float, count: int, fps: float =
     """Up to ``count`` gray frames (N, height, W) uint8 at ``fps`` from ``start_s``, and the source height.
 
     Output frame k is the latest source frame shown at ``start_s + k / fps`` (half a frame period of
-    tolerance), as :func:`avcorr.media.decode.iter_frames` times them; only those frames are
-    converted, straight to the small gray size by FFmpeg's scaler.
+    tolerance), upright, as :func:`avcorr.media.decode.iter_frames` times them (it decodes them:
+    straight to the small gray size, without deblocking, which motion at 160 px does not need).
+    The source height is the displayed one (rotation applied), in the pixels of the face boxes.
     """
-    import av
-
-    path = Path(path)
-    if not path.is_file() or path.stat().st_size == 0:
-        raise InputError(path, "file not found or empty", stage="decode")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except Exception as exc:  # FFmpeg's many error types all mean "unreadable" here
-        raise InputError(path, f"not a readable media file ({exc.__class__.__name__})", stage="decode") from None
-    frames: list[np.ndarray] = []
-    source_height = 0
-    with container:
-        if not container.streams.video:
-            raise InputError(path, "no video stream", stage="decode")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        # motion at 160 px needs no deblocking or bit-exact decoding: about a third faster
-        stream.codec_context.options = {"skip_loop_filter": "all", "flags2": "+fast"}
-        nominal = next((float(r) for r in (stream.average_rate, stream.guessed_rate) if r is not None and float(r) > 0), fps)
-        tolerance = 0.5 * min(1.0 / fps, 1.0 / nominal)
-        t0: float | None = None  # the first frame's time is 0, as in iter_frames
-        if start_s > 2.0 and stream.time_base is not None:
-            try:  # far in: find the first frame's time, then seek to a key frame before start_s
-                t0 = next((f.time for f in container.decode(stream) if f.time is not None), None)
-                if t0 is not None:
-                    container.seek(int((t0 + start_s - 1.0) / stream.time_base), stream=stream, backward=True)
-            except av.error.FFmpegError:
-                t0 = None
-        previous: list | None = None  # [time, frame, gray image once converted]
-        tick = 0
-
-        def image(item: list) -> np.ndarray:
-            if item[2] is None:
-                frame = item[1]
-                w = max(2, int(round(frame.width * height / max(frame.height, 1) / 2)) * 2)
-                item[2] = frame.reformat(width=w, height=height, format="gray").to_ndarray()
-            return item[2]
-
-        try:
-            for frame in container.decode(stream):
-                if t0 is None:
-                    t0 = frame.time or 0.0
-                current = [(frame.time if frame.time is not None else 0.0) - t0 - start_s, frame, None]
-                source_height = frame.height
-                if previous is not None and current[0] <= previous[0]:
-                    continue  # duplicate or out-of-order timestamp: the earlier frame stands
-                # every tick before this frame shows the previous one (this one if it is the first)
-                while tick < count and tick / fps + tolerance < current[0]:
-                    frames.append(image(previous if previous is not None else current))
-                    tick += 1
-                if tick >= count:
-                    break
-                previous = current
-            else:
-                if previous is not None:  # the last frame lasts one nominal frame period
-                    while tick < count and tick / fps < previous[0] + 1.0 / nominal - 1e-6:
-                        frames.append(image(previous))
-                        tick += 1
-        except av.error.FFmpegError:
-            pass  # a corrupt tail: keep what decoded
+    info = probe(path)
+    frames = list(iter_frames(path, fps, count, start_s=start_s, height=height, pixel_format="gray", fast=True))
     if not frames:
-        return np.zeros((0, height, 2), np.uint8), max(source_height, 1)
-    return np.stack(frames), max(source_height, 1)
+        return np.zeros((0, height, 2), np.uint8), max(info.height, 1)
+    return np.stack(frames), max(info.height, 1)

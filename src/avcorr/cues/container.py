@@ -17,6 +17,8 @@ import numpy as np
 
 from avcorr.cues.stats import NAN, mean
 from avcorr.errors import InputError
+from avcorr.media.decode import frames_at
+from avcorr.media.probe import MediaInfo, probe
 
 #: Stable names, in order, of :func:`container_features`' output.
 FEATURE_NAMES: tuple[str, ...] = (
@@ -28,7 +30,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)  # Immerkær's noise kernel
-_SEEK_GAP_S = 2.0  # decode straight on when the next sample is this close; seek when farther
 
 
 def container_features(path: str | Path, max_frames: int = 16) -> dict[str, float]:
@@ -46,64 +47,37 @@ def container_features(path: str | Path, max_frames: int = 16) -> dict[str, floa
     Raises :class:`~avcorr.errors.InputError` for a missing, empty or unreadable file, or one
     without a video stream.
     """
-    import av
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found" if not path.exists() else "is not a file", stage="decode")
-    if path.stat().st_size == 0:
-        raise InputError(path, "file is empty (0 bytes)", stage="decode")
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except Exception as exc:  # FFmpeg's many error types all mean "unreadable" here
-        raise InputError(path, f"not a readable media file ({_describe(exc)})", stage="decode") from None
-    with container:
-        if not container.streams.video:
-            raise InputError(path, "no video stream", stage="decode")
-        video = container.streams.video[0]
-        out = _header_features(container, video, path.stat().st_size)
-        stats = _sample_frame_stats(container, video, out["duration_s"], max_frames)
+    info = probe(path)
+    out = _header_features(info)
+    stats = _sample_frame_stats(path, out["duration_s"], max_frames)
     if not stats and max_frames > 0:
         raise InputError(path, "no video frame could be decoded", stage="decode")
     out.update(_mean_stats(stats))
     return {name: float(out[name]) for name in FEATURE_NAMES}
 
 
-def _describe(exc: Exception) -> str:
-    text = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
-    return text.split(": '")[0].strip()
-
-
-def _header_features(container, video, file_bytes: int) -> dict[str, float]:
-    ctx = video.codec_context
-    width, height = float(ctx.width or NAN), float(ctx.height or NAN)
-    fps = NAN
-    for rate in (video.average_rate, video.guessed_rate, video.base_rate):
-        if rate is not None and float(rate) > 0:
-            fps = float(rate)
-            break
-    duration = NAN
-    if video.duration is not None and video.time_base is not None:
-        duration = float(video.duration * video.time_base)
-    elif container.duration is not None:
-        duration = container.duration / 1_000_000
-    frame_count = float(video.frames) if video.frames else (float(round(duration * fps)) if np.isfinite(duration * fps) else NAN)
+def _header_features(info: MediaInfo) -> dict[str, float]:
+    """The header half of :func:`container_features`, from the media reader's probe."""
+    width, height = float(info.width or NAN), float(info.height or NAN)
+    fps = float(info.source_fps or NAN)
+    duration = NAN if info.duration_s is None else float(info.duration_s)
+    frame_count = float(info.frame_count) if info.frame_count else (float(round(duration * fps)) if np.isfinite(duration * fps) else NAN)
     if not np.isfinite(duration) and np.isfinite(frame_count) and np.isfinite(fps):
         duration = frame_count / fps
+    has_audio = info.has_audio
+    audio_rate = float(info.audio_sample_rate or NAN) if has_audio else NAN
+    audio_channels = float(info.audio_channels or NAN) if has_audio else NAN
+    audio_bps = float(info.audio_bitrate_bps or 0.0) if has_audio else 0.0
+    file_bytes = info.file_bytes
 
-    audio = container.streams.audio[0] if container.streams.audio else None
-    audio_rate = float(audio.codec_context.sample_rate or NAN) if audio is not None else NAN
-    audio_channels = float(audio.codec_context.channels or NAN) if audio is not None else NAN
-    audio_bps = float(audio.bit_rate or audio.codec_context.bit_rate or 0) if audio is not None else 0.0
-
-    bitrate = float(video.bit_rate or ctx.bit_rate or 0) or NAN
+    bitrate = float(info.video_bitrate_bps or NAN)
     if np.isfinite(duration) and duration > 0:
         from_size = max(file_bytes * 8 / duration - audio_bps, 0.0) or NAN
         # MPEG-1/2 headers often carry a placeholder maximum (104857200): no stream outruns its file
         if not np.isfinite(bitrate) or bitrate > 1.5 * file_bytes * 8 / duration:
             bitrate = from_size
     pixels_per_s = width * height * fps
-    codec = (ctx.name or "").lower()
+    codec = info.video_codec
     is_h264, is_hevc = codec in ("h264", "libx264"), codec in ("hevc", "h265", "libx265")
     is_vp9_av1 = codec in ("vp9", "libvpx-vp9", "av1", "libdav1d", "libaom-av1", "libsvtav1")
     return {
@@ -112,59 +86,23 @@ def _header_features(container, video, file_bytes: int) -> dict[str, float]:
         "video_bitrate_bps": bitrate, "bits_per_pixel": bitrate / pixels_per_s if pixels_per_s > 0 else NAN,
         "codec_h264": float(is_h264), "codec_hevc": float(is_hevc), "codec_vp9_av1": float(is_vp9_av1),
         "codec_other": float(not (is_h264 or is_hevc or is_vp9_av1)),
-        "pix_yuv420p": float((ctx.format.name if ctx.format is not None else "") in ("yuv420p", "yuvj420p")),
-        "has_audio": float(audio is not None), "audio_sample_rate": audio_rate, "audio_channels": audio_channels,
+        "pix_yuv420p": float(info.pixel_format in ("yuv420p", "yuvj420p")),
+        "has_audio": float(has_audio), "audio_sample_rate": audio_rate, "audio_channels": audio_channels,
     }
 
 
-def _sample_frame_stats(container, video, duration_s: float, max_frames: int) -> list[tuple[float, float, float, float]]:
+def _sample_frame_stats(path: Path, duration_s: float, max_frames: int) -> list[tuple[float, float, float, float]]:
     """(sharpness, noise, brightness, contrast) of up to ``max_frames`` frames evenly spaced in time."""
-    import av
-
     if max_frames <= 0:
         return []
-    video.thread_type = "AUTO"
     span = duration_s if np.isfinite(duration_s) and duration_s > 0 else 0.0
     # sample times relative to the stream's first frame, at the centres of max_frames equal spans
     # (one a second from the start when the duration is unknown)
     targets = list((np.arange(max_frames) + 0.5) * span / max_frames) if span > 0 else [float(k) for k in range(max_frames)]
-    start = float(video.start_time * video.time_base) if video.start_time is not None and video.time_base is not None else 0.0
-    rate = float(video.average_rate) if video.average_rate else 25.0
-    half_frame = 0.5 / rate
-    stats: list[tuple[float, float, float, float]] = []
-    frames = None
-    position = -np.inf  # time of the last decoded frame (relative to the stream start)
-    t0: float | None = None
-    try:
-        for target in targets:
-            if frames is None or target - position > _SEEK_GAP_S:
-                if frames is not None or target > _SEEK_GAP_S:
-                    container.seek(int((start + target) / video.time_base), stream=video, backward=True, any_frame=False)
-                frames = container.decode(video)
-            picked = None
-            for frame in frames:
-                time = frame.time if frame.time is not None else position + 1.0 / 25
-                if t0 is None:
-                    t0 = start if video.start_time is not None else time
-                position = time - t0
-                if position >= target - half_frame:  # the frame on screen nearest the target
-                    picked = frame
-                    break
-            if picked is None:
-                break  # end of stream: the targets beyond it have no frame
-            stats.append(_frame_stats(picked.to_ndarray(format="gray")))
-    except av.error.FFmpegError:
-        pass  # a corrupt tail: keep the frames measured so far
-    if not stats and span > 0:
-        # unreliable headers (duration past the real end, odd seeking): the first frame at least
-        try:
-            container.seek(0)
-            for frame in container.decode(video):
-                stats.append(_frame_stats(frame.to_ndarray(format="gray")))
-                break
-        except av.error.FFmpegError:
-            pass
-    return stats
+    frames = frames_at(path, [float(t) for t in targets], pixel_format="gray")
+    if not frames and span > 0:  # unreliable headers (duration past the real end, odd seeking): the first frame at least
+        frames = frames_at(path, [0.0], pixel_format="gray")
+    return [_frame_stats(gray) for gray in frames]
 
 
 def _frame_stats(gray: np.ndarray) -> tuple[float, float, float, float]:

@@ -17,16 +17,15 @@ import numpy as np
 
 from avcorr.cues import stats
 from avcorr.cues.stats import NAN
-from avcorr.forge.methods.landmarks import EYE_CORNERS, FACE_OVAL, NOSE
 from avcorr.media.crops import MOUTH_SCALE
-from avcorr.media.face import FOREHEAD, LIPS_OUTER, MOUTH_LEFT, MOUTH_RIGHT
-from avcorr.teachers.phonetic.lips import (
-    EYE_OUTER, FEATURE_NAMES as LIP_FEATURE_NAMES, INNER_CORNERS, INNER_LIP, NOSE_TIP, OUTER_LIP, lip_geometry,
+from avcorr.media.landmarks import (
+    EYE_CORNERS, EYE_OUTER, FACE_OVAL, FOREHEAD, INNER_CORNERS, LIPS_INNER, LIPS_OUTER, MOUTH_LEFT, MOUTH_RIGHT, NOSE, NOSE_TIP,
 )
+from avcorr.teachers.phonetic.lips import FEATURE_NAMES as LIP_FEATURE_NAMES, lip_geometry
 
 #: The lower face contour (ear to ear around the chin), where a pasted lower face is blended.
 JAW = FACE_OVAL[FACE_OVAL.index(454) : FACE_OVAL.index(234) + 1]
-LIP_POINTS = sorted(set(OUTER_LIP + INNER_LIP))
+LIP_POINTS = sorted(set(LIPS_OUTER + LIPS_INNER))
 EYE_NOSE_POINTS = sorted(set(EYE_CORNERS) | set(NOSE))
 #: Inner-lip opening / inner-lip width above which the mouth counts as open (teeth may show).
 OPEN_RATIO = 0.15
@@ -131,7 +130,7 @@ def _regions(lm: np.ndarray, shape: tuple[int, int]) -> dict | None:
     cheeks = [_box((p[EYE_OUTER[i]] + p[corner]) / 2, 0.15 * d, 0.15 * d, shape)
               for i, corner in enumerate((MOUTH_LEFT, MOUTH_RIGHT))]
     forehead = _box(0.6 * p[FOREHEAD] + 0.4 * eye_mid, 0.3 * d, 0.1 * d, shape)
-    mouth = _bbox(p[OUTER_LIP], 0.1 * d, shape)
+    mouth = _bbox(p[LIPS_OUTER], 0.1 * d, shape)
     reference = [b for b in cheeks + [forehead] if b is not None]
     if mouth is None or upper is None or not reference:
         return None
@@ -246,7 +245,7 @@ def _inner_mouth(frames: np.ndarray, lm: np.ndarray, mouth: np.ndarray | None, f
     stds, brightness, detail = [], [], []
     mask = np.zeros(images.shape[1:], np.uint8)
     for t in np.flatnonzero(is_open):
-        poly = points[t, INNER_LIP]
+        poly = points[t, LIPS_INNER]
         if not np.all(np.isfinite(poly)):
             continue
         mask[:] = 0

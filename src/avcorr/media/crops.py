@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from avcorr.media.face import LIPS_OUTER, MOUTH_LEFT, MOUTH_RIGHT, FaceTrack
+from avcorr.media.face import FaceTrack
+from avcorr.media.landmarks import LIPS_OUTER, MOUTH_LEFT, MOUTH_RIGHT
 
 MOUTH_SCALE = 2.0
 

@@ -22,16 +22,10 @@ from typing import Iterator
 import numpy as np
 
 from avcorr.errors import InputError
+from avcorr.media.landmarks import CHIN, FOREHEAD, LIP_LOWER_INNER, LIP_UPPER_INNER, NUM_LANDMARKS
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-NUM_LANDMARKS = 478
-#: Face-mesh indices used by the tracker and the crops.
-LIPS_OUTER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
-LIP_UPPER_INNER, LIP_LOWER_INNER = 13, 14
-MOUTH_LEFT, MOUTH_RIGHT = 61, 291
-FOREHEAD, CHIN = 10, 152
 
 
 @contextlib.contextmanager

@@ -25,8 +25,9 @@ from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
 from avcorr.forge.methods.blend import mask_box, paste, region_mask, sample_blend_style
 from avcorr.forge.methods.warp import TriangleMesh, apply_affine, expand_box, fit_similarity, invert_affine
+from avcorr.media import landmarks as facemesh
 
-_LOWER_OVAL = [l for l in lm.FACE_OVAL if l not in (10, 338, 297, 332, 284, 109, 67, 103, 54, 21, 251, 162)]
+_LOWER_OVAL = [l for l in facemesh.FACE_OVAL if l not in (10, 338, 297, 332, 284, 109, 67, 103, 54, 21, 251, 162)]
 
 
 @dataclass
@@ -66,7 +67,7 @@ class FaceSwap:
             typical = np.linalg.norm(donor_pose - np.median(donor_pose, axis=0), axis=1) + donor_open
             current = int(np.argmin(typical))
         switches = 0
-        outline = lm.FACE_OVAL if with_forehead else _LOWER_OVAL + lm.EYEBROWS
+        outline = facemesh.FACE_OVAL if with_forehead else _LOWER_OVAL + facemesh.EYEBROWS
         for t in range(start, end):
             # A 2-D warp across head poses bends the face: match the pose as well as the lips.
             if texture == "matched":
@@ -76,7 +77,7 @@ class FaceSwap:
                     switches += current >= 0 and best != current
                     current = best
             target = marks[t]
-            align = fit_similarity(donor_marks[current, lm.RIGID + lm.FACE_OVAL], target[lm.RIGID + lm.FACE_OVAL])
+            align = fit_similarity(donor_marks[current, facemesh.RIGID + facemesh.FACE_OVAL], target[facemesh.RIGID + facemesh.FACE_OVAL])
             aligned = apply_affine(align, donor_marks[current])
             polygon = target[outline]
             centre = polygon.mean(axis=0)
@@ -86,10 +87,10 @@ class FaceSwap:
             if x1 - x0 < 12 or y1 - y0 < 12:
                 continue
             # The mesh's fixed border must lie outside both landmark sets, or clipping them tears the warp.
-            both = np.vstack([target[lm.WARP_POINTS], aligned[lm.WARP_POINTS], polygon])
+            both = np.vstack([target[facemesh.WARP_POINTS], aligned[facemesh.WARP_POINTS], polygon])
             mesh_box = expand_box(np.vstack([both, np.array(box[:2]), np.array(box[2:]) - 1]), 0.08, (h, w))
-            mesh = TriangleMesh.build(target[lm.WARP_POINTS], mesh_box)
-            map_x, map_y = mesh.backward_maps(aligned[lm.WARP_POINTS], target[lm.WARP_POINTS])
+            mesh = TriangleMesh.build(target[facemesh.WARP_POINTS], mesh_box)
+            map_x, map_y = mesh.backward_maps(aligned[facemesh.WARP_POINTS], target[facemesh.WARP_POINTS])
             mx0, my0 = mesh_box[0], mesh_box[1]
             map_x, map_y = map_x[y0 - my0:y1 - my0, x0 - mx0:x1 - mx0], map_y[y0 - my0:y1 - my0, x0 - mx0:x1 - mx0]
             back = invert_affine(align)  # aligned (source) coordinates → donor image coordinates
@@ -99,7 +100,7 @@ class FaceSwap:
                               interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
             mask = region_mask((y1 - y0, x1 - x0), polygon - (x0, y0), style)
             if texture == "single":
-                mask *= 1.0 - _mouth_hole((y1 - y0, x1 - x0), target[lm.LIPS_INNER] - (x0, y0))
+                mask *= 1.0 - _mouth_hole((y1 - y0, x1 - x0), target[facemesh.LIPS_INNER] - (x0, y0))
             frames[t] = paste(frames[t], patch, mask, style, box)
         params = {"blend": style.as_dict(), "texture": texture, "mask_shrink": shrink, "with_forehead": with_forehead,
                   "donor_switches": int(switches), "face_donor": donor.clip_id}

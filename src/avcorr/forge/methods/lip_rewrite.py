@@ -25,6 +25,7 @@ from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, Forge
 from avcorr.forge.methods.blend import mask_box, paste, region_mask, sample_blend_style
 from avcorr.forge.methods.speech import mouth_trajectory
 from avcorr.forge.methods.warp import apply_affine, fit_similarity
+from avcorr.media import landmarks as facemesh
 
 CANDIDATES = 24  # source frames considered per output frame in the path search
 
@@ -63,9 +64,9 @@ class LipRewrite:
         frames = source.frames.copy()
         h, w = frames.shape[1:3]
         for t, s in zip(range(start, end), chosen):
-            matrix = fit_similarity(marks[s, lm.RIGID], marks[t, lm.RIGID])
-            lips = apply_affine(matrix, marks[s, lm.LIPS_OUTER])
-            chin = apply_affine(matrix, marks[s, [lm.CHIN]])
+            matrix = fit_similarity(marks[s, facemesh.RIGID], marks[t, facemesh.RIGID])
+            lips = apply_affine(matrix, marks[s, facemesh.LIPS_OUTER])
+            chin = apply_affine(matrix, marks[s, [facemesh.CHIN]])
             centre = lips.mean(axis=0)
             region = centre + (lips - centre) * region_scale
             region = np.vstack([region, centre + (chin - centre) * chin_reach])

@@ -26,6 +26,7 @@ from avcorr.forge.methods import landmarks as lm
 from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
 from avcorr.forge.methods.speech import mouth_trajectory
 from avcorr.forge.methods.warp import TriangleMesh, apply_affine, expand_box, invert_affine
+from avcorr.media import landmarks as facemesh
 
 
 @dataclass
@@ -57,11 +58,11 @@ class StillTalk:
         cavity = _cavity_style(rng)
 
         render = _render_style(rng)
-        roi = expand_box(reference[lm.FACE_OVAL], 0.25, (h, w))
+        roi = expand_box(reference[facemesh.FACE_OVAL], 0.25, (h, w))
         x0, y0, x1, y1 = roi
-        mesh_ref = reference[lm.WARP_POINTS]
+        mesh_ref = reference[facemesh.WARP_POINTS]
         mesh = TriangleMesh.build(mesh_ref, roi)
-        centre = reference[lm.FACE_OVAL].mean(axis=0)
+        centre = reference[facemesh.FACE_OVAL].mean(axis=0)
         head = _head_weight(reference, (h, w), render) if render["motion_scope"] == "head" else None
         noise = _noise_bank(rng, (h, w), render["noise_sigma"])
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -72,7 +73,7 @@ class StillTalk:
         for t in range(start, end):
             target = deform_face(reference, opening[t], spread[t], blink[t])
             # One resampling per frame: face mesh warp and head motion composed into a single map.
-            map_x, map_y = mesh.backward_maps(mesh_ref, target[lm.WARP_POINTS])
+            map_x, map_y = mesh.backward_maps(mesh_ref, target[facemesh.WARP_POINTS])
             delta_x[y0:y1, x0:x1] = map_x - gx[y0:y1, x0:x1]
             delta_y[y0:y1, x0:x1] = map_y - gy[y0:y1, x0:x1]
             matrix = head_matrix(motion[t - start], centre, (h, w))
@@ -116,19 +117,19 @@ def deform_face(reference: np.ndarray, opening: float, spread: float, blink: flo
     near = np.exp(-(b / 1.2) ** 2) * np.exp(-(np.maximum(np.abs(a) - 1.0, 0.0) / 0.6) ** 2)
     a_new = a * (1.0 + (spread - 1.0) * near)
     width = 2.0 * half * spread
-    gap_now = float(np.linalg.norm(reference[lm.INNER_TOP] - reference[lm.INNER_BOTTOM]))
+    gap_now = float(np.linalg.norm(reference[facemesh.LIP_UPPER_INNER] - reference[facemesh.LIP_LOWER_INNER]))
     delta = max(opening * width, 0.0) - gap_now
     jaw, lift = 0.72 * delta, 0.28 * delta
     drop = np.zeros(len(points))
     below = b > 0.3
     drop[below] = 0.9 * np.exp(-(np.maximum(np.abs(a[below]) - 0.5, 0.0) / 1.2) ** 2)
-    drop[lm.LOWER_LIP] = np.exp(-(np.maximum(np.abs(a[lm.LOWER_LIP]) - 0.2, 0.0) / 0.8) ** 2)
+    drop[facemesh.LOWER_LIP] = np.exp(-(np.maximum(np.abs(a[facemesh.LOWER_LIP]) - 0.2, 0.0) / 0.8) ** 2)
     raise_ = np.zeros(len(points))
-    raise_[lm.UPPER_LIP] = np.exp(-(a[lm.UPPER_LIP] / 0.8) ** 2)
+    raise_[facemesh.UPPER_LIP] = np.exp(-(a[facemesh.UPPER_LIP] / 0.8) ** 2)
     b_new = b + (jaw * drop - lift * raise_) / half
     points = centre + np.outer(a_new * half, u) + np.outer(b_new * half, v)
     if blink > 0:
-        for upper, lower in ((lm.RIGHT_EYE_UPPER, lm.RIGHT_EYE_LOWER), (lm.LEFT_EYE_UPPER, lm.LEFT_EYE_LOWER)):
+        for upper, lower in ((facemesh.RIGHT_EYE_UPPER, facemesh.RIGHT_EYE_LOWER), (facemesh.LEFT_EYE_UPPER, facemesh.LEFT_EYE_LOWER)):
             points[upper] += 0.85 * blink * (points[lower] - points[upper])
     return points
 
@@ -202,7 +203,7 @@ def _render_style(rng: np.random.Generator) -> dict[str, Any]:
 def _head_weight(reference: np.ndarray, shape: tuple[int, int], render: dict[str, Any]) -> np.ndarray:
     """(H, W) float32 in [0, 1]: 1 over the head (face, hair), fading out over the neck and background."""
     h, w = shape
-    oval = reference[lm.FACE_OVAL]
+    oval = reference[facemesh.FACE_OVAL]
     centre = oval.mean(axis=0)
     half = 0.5 * np.ptp(oval, axis=0) * render["head_scale"]
     small = 4  # the mask is smooth: draw and blur it at a quarter of the size
@@ -236,8 +237,8 @@ def _cavity_style(rng: np.random.Generator) -> dict[str, Any]:
 
 def _paint_cavity(face: np.ndarray, target: np.ndarray, style: dict[str, Any]) -> None:
     """Paint the mouth interior (dark, optionally teeth) inside the target's inner-lip polygon, in place."""
-    inner = target[lm.LIPS_INNER]
-    gap = float(np.linalg.norm(target[lm.INNER_TOP] - target[lm.INNER_BOTTOM]))
+    inner = target[facemesh.LIPS_INNER]
+    gap = float(np.linalg.norm(target[facemesh.LIP_UPPER_INNER] - target[facemesh.LIP_LOWER_INNER]))
     if gap < 1.5:
         return
     x0, y0 = np.floor(inner.min(0)).astype(int) - 3
@@ -252,7 +253,7 @@ def _paint_cavity(face: np.ndarray, target: np.ndarray, style: dict[str, Any]) -
     mask = cv2.GaussianBlur(mask, (0, 0), style["edge_blur"]) * style["alpha"]
     region = region * (1 - mask[..., None]) + np.array(style["color"], dtype=np.float32) * mask[..., None]
     if style["teeth"]:
-        upper = target[lm.LIPS_INNER[:11]]  # 78 … 308 along the upper inner lip
+        upper = target[facemesh.LIPS_INNER[:11]]  # 78 … 308 along the upper inner lip
         band = np.vstack([upper, upper[::-1] + np.array([0.0, min(0.35 * gap, 0.12 * np.ptp(inner[:, 0]))])])
         teeth = np.zeros_like(mask)
         cv2.fillPoly(teeth, [np.round((band - (x0, y0)) * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=2)

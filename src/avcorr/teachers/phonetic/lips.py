@@ -12,16 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# MediaPipe face-mesh indices.
-EYE_OUTER = (33, 263)
-NOSE_TIP, SUBNASALE, CHIN = 1, 2, 152
-INNER_LIP = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
-OUTER_LIP = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
-#: (upper, lower) landmark pairs across the opening, left to right.
-INNER_PAIRS = [(82, 87), (13, 14), (312, 317)]
-OUTER_PAIRS = [(37, 84), (0, 17), (267, 314)]
-INNER_CORNERS, OUTER_CORNERS = (78, 308), (61, 291)
-CHEEKS = (234, 454)
+from avcorr.media.landmarks import (
+    CHEEKS, CHIN, EYE_OUTER, INNER_CORNERS, INNER_PAIRS, LIPS_INNER, LIPS_OUTER, MOUTH_CORNERS, NOSE_TIP, OUTER_PAIRS, SUBNASALE,
+)
+
 
 FEATURE_NAMES: list[str] = [
     "inner_open_left", "inner_open_mid", "inner_open_right",
@@ -64,11 +58,11 @@ def lip_geometry(landmarks: np.ndarray) -> np.ndarray:
     inner_open = [dist(a, b) for a, b in INNER_PAIRS]
     outer_open = [dist(a, b) for a, b in OUTER_PAIRS]
     inner_width = dist(*INNER_CORNERS)
-    outer_width = dist(*OUTER_CORNERS)
-    inner_area = _polygon_area(n[:, INNER_LIP, :2])
-    outer_area = _polygon_area(n[:, OUTER_LIP, :2])
+    outer_width = dist(*MOUTH_CORNERS)
+    inner_area = _polygon_area(n[:, LIPS_INNER, :2])
+    outer_area = _polygon_area(n[:, LIPS_OUTER, :2])
     lip_centre_y = (n[:, 13, 1] + n[:, 14, 1]) / 2
-    corner_y = (n[:, OUTER_CORNERS[0], 1] + n[:, OUTER_CORNERS[1], 1]) / 2
+    corner_y = (n[:, MOUTH_CORNERS[0], 1] + n[:, MOUTH_CORNERS[1], 1]) / 2
     cheek_z = (n[:, CHEEKS[0], 2] + n[:, CHEEKS[1], 2]) / 2
     lip_z = n[:, [0, 17, 13, 14], 2].mean(axis=1)
     features = [
