@@ -3,9 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-# mediapipe 0.10.21 ships its face models in the wheel; its declared requirements pull jax and the
-# GUI build of OpenCV, so we install it without them (our pyproject lists what it really needs).
-MEDIAPIPE := mediapipe==0.10.21
+# pyproject.toml lists everything, mediapipe included (docs/install.md): `pip install .` alone works.
 DEMO_DIR ?= demo_run
 
 .PHONY: install demo test clean bench
@@ -14,8 +12,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (avcorr needs Python 3.11; set PYTHON=...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
+	@# a venv from before mediapipe's own requirements were declared: drop its second cv2 provider first
+	$(PIP) uninstall --quiet -y opencv-python-headless 2>/dev/null || true
 	$(PIP) install --quiet -e '.[test]'
-	$(PIP) install --quiet --no-deps $(MEDIAPIPE)
 	touch $@
 
 install: $(VENV)/.installed
