@@ -52,7 +52,7 @@ def outcome(verdict: dict[str, Any]) -> str:
     band = verdict.get("band") or verdict.get("verdict")
     if error is None and band not in (None, "too little to judge") and verdict.get("score") is not None:
         return "judged"
-    reason = " ".join(str(error or verdict.get("details", {}).get("too_little_to_judge") or band).split())
+    reason = " ".join(str(error or (verdict.get("details") or {}).get("reason") or band).split())
     if band == "too little to judge" or re.search(r"too little to judge|could be decoded \(at least", reason):
         return f"too little: {reason}"
     return f"failed: {reason}"

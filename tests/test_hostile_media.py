@@ -63,7 +63,6 @@ def test_every_hostile_file_gets_its_expected_outcome(batch):
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=False, reason="detect does not yet apply avcorr.media.coverage.too_little_to_judge")
 def test_fragments_are_too_little_to_judge(batch):
     items, verdicts, *_ = batch
     wrong = [f"{i.path.name!r}: {outcome(v)}" for i, v in zip(items, verdicts) if i.expect == TOO_LITTLE and not re.search(TOO_LITTLE, outcome(v))]
@@ -85,4 +84,4 @@ def test_outcome_lines_name_what_happened():
     line = outcome({"error": "x.mp4: only 0.40 s could be decoded (at least 2 s is needed to judge)", "score": None})
     assert line.startswith("too little: ")
     assert outcome({"error": None, "band": "too little to judge", "score": None,
-                    "details": {"too_little_to_judge": "only 10% decoded"}}) == "too little: only 10% decoded"
+                    "details": {"reason": "only 10% decoded"}}) == "too little: only 10% decoded"

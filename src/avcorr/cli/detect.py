@@ -208,7 +208,12 @@ class Batch:
                 raise InputError(self.results.path, f"cannot append to the results file ({exc.strerror or exc})", stage="output") from None
         if not self.terminal:
             done = len(self.previous) + len(self.new)
-            outcome = f"failed: {verdict.error}" if verdict.error else f"{verdict.verdict} ({verdict.score:.3f})" if verdict.score is not None else str(verdict.verdict)
+            if verdict.error:
+                outcome = f"failed: {verdict.error}"
+            elif verdict.score is not None:
+                outcome = f"{verdict.verdict} ({verdict.score:.3f})"
+            else:  # too little to judge
+                outcome = f"{verdict.verdict}: {verdict.details.get('reason', '')}"
             sys.stderr.write(f"detect [{done}/{len(self.keys)}] {verdict.path}: {' '.join(outcome.split())}\n")
             sys.stderr.flush()
 
