@@ -77,6 +77,9 @@ def test_sideways_video_is_decoded_upright(tmp_path, degrees):
     sampled = canon.read_sample_frames(path, [0, 5])
     assert len(sampled) == 2 and sampled[0].shape == (96, 64, 3)
     np.testing.assert_allclose(_quadrants(sampled[1]), QUADRANTS, atol=8)
+    seen = decode.frames_at(path, [0.5])  # the container features' sampler
+    assert seen[0].shape == (96, 64)
+    np.testing.assert_allclose(_quadrants(seen[0]), QUADRANTS, atol=10)
 
 
 @pytest.mark.shared
