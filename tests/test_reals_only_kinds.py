@@ -80,7 +80,8 @@ def test_pseudo_trace_kind_scores_a_video_as_the_net_scores_its_windows(tmp_path
     detector = detect.load(folder, max_frames=120)
     assert isinstance(detector, TraceDetector) and detector.mode == "pseudo-trace"
     verdict = detector.detect(videos[0])
-    expected = [score_clip(detector.model, w) for w in _windows(records[0])]
+    prepared = prepare_clip(videos[0], None, detector.detect_options()).record  # the face mesh at detect's rate
+    expected = [score_clip(detector.model, w) for w in _windows(prepared)]
     assert verdict.score == pytest.approx(float(np.mean(expected)), abs=1e-6)
     assert verdict.operating_point.calibrated and verdict.verdict in detect.verdict.BANDS
     assert len(verdict.frames) == records[0].num_frames

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -115,6 +115,7 @@ def dynamics_features(
     start_s: float = 0.0,
     fps: float = 25.0,
     cues: Sequence[str] = CUES,
+    region: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """The dynamics cues of one clip (names in :data:`FEATURE_NAMES`; NaN where not measured or switched off).
 
@@ -122,7 +123,9 @@ def dynamics_features(
     ``face_boxes`` (T, 4) in source pixels, as a prepared clip holds them (frame ``t`` of the
     record is frame ``round(start_s · fps) + t`` of ``video_path`` at ``fps``). ``cues`` picks the
     parts (:data:`CUES`); ``noise``, ``coupling`` and ``pulse`` need ``video_path`` and decode
-    ``start_s · fps + T`` frames of it (:class:`~avcorr.errors.InputError` when unreadable).
+    ``start_s · fps + T`` frames of it (:class:`~avcorr.errors.InputError` when unreadable), unless
+    ``region`` holds :func:`face_region_frames`' result for these boxes already (one decode for many
+    windows: :func:`face_region_windows`).
     """
     unknown = sorted(set(cues) - set(CUES))
     if unknown:
@@ -141,7 +144,7 @@ def dynamics_features(
             out.update(eyelid_dynamics(lm, fps))
         wanted = [c for c in VIDEO_CUES if c in cues]
         if wanted and video_path is not None and boxes is not None and boxes.ndim == 2 and len(boxes) >= 4:
-            rgb, roi_boxes = face_region_frames(video_path, boxes, start_s, fps)
+            rgb, roi_boxes = region if region is not None else face_region_frames(video_path, boxes, start_s, fps)
             n = len(rgb)
             if n >= 4:
                 gray = np.stack([_gray(f) for f in rgb])
@@ -154,17 +157,56 @@ def dynamics_features(
     return {name: float(out[name]) for name in FEATURE_NAMES}
 
 
-def clip_dynamics(record: object, video_path: str | Path | None = None, cues: Sequence[str] = CUES) -> dict[str, float]:
+def clip_dynamics(record: object, video_path: str | Path | None = None, cues: Sequence[str] = CUES,
+                  region: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
     """:func:`dynamics_features` of a prepared clip record (``frames``, ``landmarks``, ``face_boxes``,
-    its ``meta.fps`` and ``meta.extra.start_s``) and its source video."""
+    its ``meta.fps`` and ``meta.extra.start_s``) and its source video (or its face ``region``, decoded)."""
     arrays = record.arrays  # type: ignore[attr-defined]
     meta = record.meta  # type: ignore[attr-defined]
     start_s = float((meta.extra or {}).get("start_s") or 0.0)
     return dynamics_features(arrays.get("frames"), arrays.get("landmarks"), arrays.get("face_boxes"), video_path,
-                             start_s, float(meta.fps or 25.0), cues)
+                             start_s, float(meta.fps or 25.0), cues, region)
 
 
 # ----------------------------------------------------------------------------- decoding
+
+
+class _RegionCutter:
+    """The region around the face in consecutive frames, for one window of face boxes (see
+    :func:`face_region_frames`): fed frame by frame, cut and scaled as they come."""
+
+    def __init__(self, face_boxes: np.ndarray) -> None:
+        self.boxes = np.asarray(face_boxes, dtype=np.float64)
+        self.width = float(np.median(self.boxes[:, 2] - self.boxes[:, 0])) if len(self.boxes) else 0.0
+        self.scale = min(1.0, FACE_PX / self.width) if self.width > 0 else 1.0
+        self.roi: tuple[int, int, int, int] | None = None
+        self.size = (2, 2)
+        self.out: list[np.ndarray] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        import cv2
+
+        boxes, width = self.boxes, self.width
+        if self.roi is None:
+            h, w = frame.shape[:2]
+            x0 = int(np.clip(np.floor(boxes[:, 0].min() - CONTEXT * width), 0, w - 1))
+            y0 = int(np.clip(np.floor(boxes[:, 1].min() - CONTEXT * width), 0, h - 1))
+            x1 = int(np.clip(np.ceil(boxes[:, 2].max() + CONTEXT * width), x0 + 1, w))
+            y1 = int(np.clip(np.ceil(boxes[:, 3].max() + CONTEXT * width), y0 + 1, h))
+            self.roi = (x0, y0, x1, y1)
+            self.size = (max(2, int(round((x1 - x0) * self.scale))), max(2, int(round((y1 - y0) * self.scale))))
+        roi = self.roi
+        patch = frame[roi[1]:roi[3], roi[0]:roi[2]]
+        self.out.append(cv2.resize(patch, self.size, interpolation=cv2.INTER_AREA) if self.scale < 1 else np.ascontiguousarray(patch))
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        roi = self.roi
+        if roi is None:
+            return np.zeros((0, 2, 2, 3), np.uint8), np.zeros((0, 4))
+        sx = self.out[0].shape[1] / (roi[2] - roi[0])
+        sy = self.out[0].shape[0] / (roi[3] - roi[1])
+        local = (self.boxes - [roi[0], roi[1], roi[0], roi[1]]) * [sx, sy, sx, sy]
+        return np.stack(self.out), local
 
 
 def face_region_frames(path: str | Path, face_boxes: np.ndarray, start_s: float = 0.0,
@@ -176,33 +218,39 @@ def face_region_frames(path: str | Path, face_boxes: np.ndarray, start_s: float 
     by ``CONTEXT`` box widths each side, clipped to the frame, scaled so that the median face box
     is ``FACE_PX`` wide (never enlarged). N may fall short of ``len(face_boxes)`` at the file's end.
     """
-    import cv2
-
-    boxes = np.asarray(face_boxes, dtype=np.float64)
-    width = float(np.median(boxes[:, 2] - boxes[:, 0]))
-    scale = min(1.0, FACE_PX / width) if width > 0 else 1.0
+    cutter = _RegionCutter(face_boxes)
     skip = int(round(start_s * fps))
-    out: list[np.ndarray] = []
-    roi = None
-    for index, frame in enumerate(iter_frames(path, fps, skip + len(boxes))):
-        if index < skip:
-            continue
-        if roi is None:
-            h, w = frame.shape[:2]
-            x0 = int(np.clip(np.floor(boxes[:, 0].min() - CONTEXT * width), 0, w - 1))
-            y0 = int(np.clip(np.floor(boxes[:, 1].min() - CONTEXT * width), 0, h - 1))
-            x1 = int(np.clip(np.ceil(boxes[:, 2].max() + CONTEXT * width), x0 + 1, w))
-            y1 = int(np.clip(np.ceil(boxes[:, 3].max() + CONTEXT * width), y0 + 1, h))
-            roi = (x0, y0, x1, y1)
-            size = (max(2, int(round((x1 - x0) * scale))), max(2, int(round((y1 - y0) * scale))))
-        patch = frame[roi[1]:roi[3], roi[0]:roi[2]]
-        out.append(cv2.resize(patch, size, interpolation=cv2.INTER_AREA) if scale < 1 else np.ascontiguousarray(patch))
-    if roi is None:
-        return np.zeros((0, 2, 2, 3), np.uint8), np.zeros((0, 4))
-    sx = out[0].shape[1] / (roi[2] - roi[0])
-    sy = out[0].shape[0] / (roi[3] - roi[1])
-    local = (boxes - [roi[0], roi[1], roi[0], roi[1]]) * [sx, sy, sx, sy]
-    return np.stack(out), local
+    for index, frame in enumerate(iter_frames(path, fps, skip + len(cutter.boxes))):
+        if index >= skip:
+            cutter.add(frame)
+    return cutter.result()
+
+
+def face_region_windows(path: str | Path, windows: Sequence[tuple[np.ndarray, float]],
+                        fps: float = 25.0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`face_region_frames` of each window ``(face_boxes, start_s)`` — the same arrays — yielded
+    in order from one pass over the video (windows sorted by start, possibly overlapping): a long
+    video is decoded once, not once per window, and only the windows still open are held."""
+    spans = [(int(round(start_s * fps)), len(boxes)) for boxes, start_s in windows]
+    if any(b[0] < a[0] for a, b in zip(spans, spans[1:])):
+        raise ValueError("face_region_windows needs windows sorted by start")
+    opened: dict[int, _RegionCutter] = {}
+    next_open = next_done = 0
+    end = max((a + n for a, n in spans), default=0)
+    for index, frame in enumerate(iter_frames(path, fps, end) if spans else ()):
+        while next_open < len(spans) and spans[next_open][0] <= index:
+            opened[next_open] = _RegionCutter(windows[next_open][0])
+            next_open += 1
+        for i, cutter in opened.items():
+            if index < spans[i][0] + spans[i][1]:
+                cutter.add(frame)
+        while next_done in opened and index + 1 >= spans[next_done][0] + spans[next_done][1]:
+            yield opened.pop(next_done).result()
+            next_done += 1
+    while next_done < len(spans):  # the video ended before these windows did
+        cutter = opened.pop(next_done, None) or _RegionCutter(windows[next_done][0])
+        yield cutter.result()
+        next_done += 1
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:

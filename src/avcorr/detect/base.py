@@ -23,7 +23,7 @@ from avcorr.detect.verdict import OperatingPoint, VideoVerdict
 from avcorr.media.coverage import too_little_to_judge
 from avcorr.errors import ConfigError
 from avcorr.media import face
-from avcorr.prepare.pipeline import PreparedClip, PrepareOptions, prepare_clip
+from avcorr.prepare.pipeline import FAST_MESH_EVERY, PreparedClip, PrepareOptions, prepare_clip
 
 #: Frames (25 fps) a detector analyses per video unless told otherwise (None: the whole video).
 DEFAULT_MAX_FRAMES: int | None = 1500
@@ -45,6 +45,12 @@ class Detector(ABC):
 
     operating_point: OperatingPoint
     warning: str | None = None
+    #: Prepare videos with :meth:`PrepareOptions.fast` (face mesh at :attr:`fast_mesh_every`, frames
+    #: decoded at the canonical size); False: exactly as training caches are prepared (slower).
+    fast_prepare: bool = True
+    #: The face-mesh rate fast preparation may use for this kind (1: every frame, for kinds whose cues
+    #: read the landmarks' motion frame by frame; interpolated landmarks have no acceleration).
+    fast_mesh_every: ClassVar[int] = FAST_MESH_EVERY
 
     def __init__(self, max_frames: int | None = DEFAULT_MAX_FRAMES, evidence_frames: int = 0) -> None:
         if max_frames is not None and int(max_frames) < 2:
@@ -108,7 +114,7 @@ class Detector(ABC):
         :func:`avcorr.detect.batch.detect_videos` turns that into a failed verdict."""
         handle = self.begin(path)
         try:
-            prepared = prepare_clip(path, audio_path, self.prepare_options(), teacher=self.prepare_teacher(),
+            prepared = prepare_clip(path, audio_path, self.detect_options(), teacher=self.prepare_teacher(),
                                     tracker=self.tracker())
         except BaseException:
             self.cancel(handle)
@@ -126,6 +132,12 @@ class Detector(ABC):
             verdict.evidence = collect_evidence(prepared.record.arrays, frame_fake_probabilities(verdict),
                                                 float(prepared.record.meta.fps or 25.0), self.evidence_frames)
         return verdict
+
+    def detect_options(self) -> PrepareOptions:
+        """How :meth:`detect` prepares a video: the kind's :meth:`prepare_options`, made
+        :meth:`~avcorr.prepare.pipeline.PrepareOptions.fast` unless :attr:`fast_prepare` is off."""
+        options = self.prepare_options()
+        return options.fast(self.fast_mesh_every) if self.fast_prepare else options
 
     def tracker(self) -> face.FaceTracker:
         """The face tracker, built once (its MediaPipe graphs are reused from video to video)."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from avcorr.cues.corpus import ANIMATION, CONSISTENCY, DYNAMICS
-from avcorr.cues.dynamics import clip_dynamics
+from avcorr.cues.dynamics import clip_dynamics, face_region_windows
 from avcorr.cues.features import clip_cue_features
 from avcorr.cues.real_reference import FORMAT, RealReference
 from avcorr.data.cache_views import crop_record
@@ -40,13 +40,15 @@ from avcorr.teachers.zero_shot import zero_shot
 DEFAULT_CROP_FRAMES = 75
 
 
-def window_table(window: ClipRecord, video_path: str | Path, names: list[str]) -> dict[str, float]:
-    """The reference's columns for one window, measured as the corpus measures a clip."""
+def window_table(window: ClipRecord, video_path: str | Path, names: list[str],
+                 region: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+    """The reference's columns for one window, measured as the corpus measures a clip (``region``:
+    the window's face region frames when already decoded, :func:`~avcorr.cues.dynamics.face_region_windows`)."""
     table: dict[str, float] = {}
     if any(n.startswith(f"{ANIMATION}.") for n in names):
         table.update(clip_cue_features(window, video_path=video_path, groups=[ANIMATION]))
     if any(n.startswith(f"{DYNAMICS}.") for n in names):
-        table.update({f"{DYNAMICS}.{k}": v for k, v in clip_dynamics(window, video_path=video_path).items()})
+        table.update({f"{DYNAMICS}.{k}": v for k, v in clip_dynamics(window, video_path=video_path, region=region).items()})
     arrays = window.arrays
     if f"{CONSISTENCY}.mean_correlation" in names and "audio_posteriors" in arrays and "visual_posteriors" in arrays:
         try:
@@ -69,6 +71,7 @@ class DynamicsDetector(Detector):
 
     kind = "dynamics"
     config_kinds = (FORMAT,)
+    fast_mesh_every = 1  # the accel and eyes cues read landmark motion frame by frame
 
     def __init__(self, reference: str | Path, threshold: float | None = None,
                  max_frames: int | None = DEFAULT_MAX_FRAMES, evidence_frames: int = 0,
@@ -129,7 +132,12 @@ class DynamicsDetector(Detector):
         fps = float(record.meta.fps or 25.0)
         starts = window_starts(record.num_frames, self.crop_frames)
         length = min(self.crop_frames, record.num_frames)
-        rows = [window_table(crop_record(record, length, start=s), path, self.reference.names) for s in starts]
+        windows = [crop_record(record, length, start=s) for s in starts]
+        regions = None  # the colour face regions of every window from one decode of the video
+        if any(n.startswith(f"{DYNAMICS}.") for n in self.reference.names) and "face_boxes" in record.arrays:
+            regions = face_region_windows(path, [(w.arrays["face_boxes"], float(w.meta.extra.get("start_s") or 0.0))
+                                                 for w in windows], fps)
+        rows = [window_table(w, path, self.reference.names, None if regions is None else next(regions)) for w in windows]
         scores = unlike_reals(self.reference.score(rows))
         cue_p = self.reference.cue_p_values(rows)
         per_frame = frame_scores(record.num_frames, starts, length, scores)

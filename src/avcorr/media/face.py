@@ -8,6 +8,12 @@ the mesh fast on 4K frames and lets it see small faces. At the end the main face
 the one that is present longest, largest, steadiest and whose lips move most (the talker) — its
 missing frames are interpolated and its box is smoothed over time.
 
+Reduced rate (``mesh_every`` k > 1): the mesh runs on every k-th frame only (and at once on a
+frame after a miss, and on the clip's last frame); the landmarks of the frames between are
+linearly interpolated, and those frames count as found when both neighbouring mesh frames saw the
+face. The outputs keep their per-frame shapes. The mesh is most of tracking's cost, so k = 2 about
+halves it.
+
 Streaming use (bounded memory for long files): ``add(frame)`` per frame, then ``finish()``;
 with ``keep_regions`` the tracker keeps each track's grayscale region per frame, so the crops
 can be cut after smoothing without keeping the frames (:mod:`avcorr.media.crops`).
@@ -51,7 +57,8 @@ class TrackerOptions:
     """Knobs of :class:`FaceTracker`. Sizes in pixels, times in frames.
 
     ``detect_every``: run the face detector every n-th frame while the mesh follows every face
-    (at once whenever a face is lost), so that new faces are still noticed.
+    (at once whenever a face is lost), so that new faces are still noticed. ``mesh_every``: run
+    the face mesh on every n-th frame and interpolate the landmarks between (1: every frame).
     """
 
     min_confidence: float = 0.5
@@ -62,6 +69,7 @@ class TrackerOptions:
     box_scale: float = 1.25
     smoothing_frames: float = 1.5
     detect_every: int = 5
+    mesh_every: int = 1
     keep_regions: bool = False
 
 
@@ -109,6 +117,12 @@ class _Track:
     regions: list[np.ndarray] = field(default_factory=list)
     region_boxes: list[np.ndarray] = field(default_factory=list)
     detected: int = 0
+    #: frames the face counts as seen: mesh hits plus the frames skipped right after one (``mesh_every``)
+    covered: int = 0
+    #: whether the last mesh run saw the face
+    hit: bool = False
+    #: (frame index, RGB region, x0, y0, side) of the last frame skipped, meshed in ``finish`` if it ends the clip
+    pending: tuple | None = None
 
 
 class FaceTracker:
@@ -155,7 +169,7 @@ class FaceTracker:
         alive = [tr for tr in self._tracks if self._t - tr.last_seen <= 25]
         # Between detections the mesh follows each face; detect again on schedule, or at once
         # when a face was lost (or none is followed yet).
-        steady = alive and all((self._t - 1) in tr.landmarks for tr in alive)
+        steady = alive and all(tr.hit for tr in alive)
         if not steady or self._t % max(1, self.options.detect_every) == 0:
             matched = self._associate(alive, self._detect(frame_rgb))
             for track, box in matched:
@@ -179,13 +193,18 @@ class FaceTracker:
     def finish(self, path: str = "<frames>") -> FaceTrack:
         """Choose the main face, interpolate its gaps, smooth its box; raise if no face was seen."""
         total = self._t
+        for track in self._tracks:  # reduced rate: the clip's last frame gets its own mesh (no extrapolation)
+            if track.pending is not None and track.pending[0] == total - 1:
+                track.covered -= 1  # counted when skipped; the mesh counts it again on a hit
+                self._mesh_region(track, *track.pending)
+            track.pending = None
         candidates = [tr for tr in self._tracks if tr.landmarks]
         if not candidates:
             detectors = "short- and full-range detectors" if self._used_full else "face detector"
             raise InputError(path, f"no face found in {total} frames ({detectors})", stage="track")
         scores = {tr.ident: self._score(tr, total) for tr in candidates}
         main = max(candidates, key=lambda tr: scores[tr.ident])
-        substantial = [tr for tr in candidates if len(tr.landmarks) >= 0.2 * total]
+        substantial = [tr for tr in candidates if tr.covered >= 0.2 * total]
         track = self._build(main, total, num_faces=max(1, len(substantial)))
         self.reset()
         return track
@@ -241,24 +260,13 @@ class FaceTracker:
         k = opts.region_size / side
         affine = np.array([[k, 0, -rx0 * k], [0, k, -ry0 * k]], np.float32)
         region = cv2.warpAffine(frame_rgb, affine, (opts.region_size, opts.region_size), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if track.mesh is None:
-            with quiet_native_stderr():
-                track.mesh = self._mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True, min_detection_confidence=opts.min_confidence, min_tracking_confidence=0.5)
-                result = track.mesh.process(region)
+        every = max(1, int(opts.mesh_every))
+        if every > 1 and track.hit and self._t % every and self._t != track.last_seen:
+            track.covered += 1  # a skipped frame between mesh frames: interpolated in _build
+            track.pending = (self._t, region, rx0, ry0, side)
         else:
-            result = track.mesh.process(region)
-        if result.multi_face_landmarks:
-            pts = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float32)
-            pts[:, 0] = rx0 + pts[:, 0] * side
-            pts[:, 1] = ry0 + pts[:, 1] * side
-            pts[:, 2] = pts[:, 2] * side
-            track.landmarks[self._t] = pts
-            # Follow the mesh between detections: it is steadier than the detector's box.
-            lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
-            if self._t != track.last_seen:
-                c, s = (lo + hi) / 2, (hi - lo).max() * 0.9
-                track.box = np.array([c[0] - s / 2, c[1] - s / 2, c[0] + s / 2, c[1] + s / 2], np.float32)
-                track.last_seen = self._t
+            track.pending = None
+            self._mesh_region(track, self._t, region, rx0, ry0, side)
         if opts.keep_regions:
             g_region = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
             while len(track.regions) < self._t - track.start:  # frames the track skipped: keep indices aligned
@@ -267,18 +275,44 @@ class FaceTracker:
             track.regions.append(g_region)
             track.region_boxes.append(np.array([rx0, ry0, rx0 + side, ry0 + side], np.float32))
 
+    def _mesh_region(self, track: _Track, t: int, region: np.ndarray, rx0: float, ry0: float, side: float) -> None:
+        """Run ``track``'s face mesh on its RGB ``region`` of frame ``t`` (placed at ``rx0, ry0``,
+        ``side`` source pixels wide); on a hit, store the landmarks and follow the face's box."""
+        opts = self.options
+        if track.mesh is None:
+            with quiet_native_stderr():
+                track.mesh = self._mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True, min_detection_confidence=opts.min_confidence, min_tracking_confidence=0.5)
+                result = track.mesh.process(region)
+        else:
+            result = track.mesh.process(region)
+        track.hit = bool(result.multi_face_landmarks)
+        if result.multi_face_landmarks:
+            pts = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float32)
+            pts[:, 0] = rx0 + pts[:, 0] * side
+            pts[:, 1] = ry0 + pts[:, 1] * side
+            pts[:, 2] = pts[:, 2] * side
+            track.landmarks[t] = pts
+            track.covered += 1
+            # Follow the mesh between detections: it is steadier than the detector's box.
+            lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
+            if t != track.last_seen:
+                c, s = (lo + hi) / 2, (hi - lo).max() * 0.9
+                track.box = np.array([c[0] - s / 2, c[1] - s / 2, c[0] + s / 2, c[1] + s / 2], np.float32)
+                track.last_seen = t
+
     def _score(self, track: _Track, total: int) -> float:
         """Main-face score: presence × size × (1 + lip motion) / (1 + jitter)."""
         idx = sorted(track.landmarks)
         pts = np.stack([track.landmarks[i] for i in idx])
         h, w = self._size
         heights = np.linalg.norm(pts[:, FOREHEAD, :2] - pts[:, CHIN, :2], axis=1) + 1e-6
-        coverage = len(idx) / max(total, 1)
+        coverage = track.covered / max(total, 1)
         size = float(np.median(heights)) / max(h, w)
         opening = np.linalg.norm(pts[:, LIP_UPPER_INNER, :2] - pts[:, LIP_LOWER_INNER, :2], axis=1) / heights
         talk = min(float(opening.std()) / 0.02, 2.0) if len(idx) > 2 else 0.0
         centres = pts[:, :, :2].mean(1)
-        jitter = float(np.median(np.linalg.norm(np.diff(centres, axis=0), axis=1) / heights[1:])) if len(idx) > 2 else 0.0
+        steps = np.diff(np.asarray(idx, dtype=np.float64))  # per frame, also between reduced-rate mesh frames
+        jitter = float(np.median(np.linalg.norm(np.diff(centres, axis=0), axis=1) / heights[1:] / steps)) if len(idx) > 2 else 0.0
         return coverage * np.sqrt(size) * (1.0 + talk) / (1.0 + 5.0 * jitter)
 
     def _build(self, track: _Track, total: int, num_faces: int) -> FaceTrack:
@@ -288,6 +322,10 @@ class FaceTracker:
         known = np.stack([track.landmarks[i] for i in idx])
         found = np.zeros(total, bool)
         found[idx] = True
+        every = max(1, int(self.options.mesh_every))
+        for a, b in zip(idx[:-1], idx[1:]):  # frames skipped between two mesh hits (reduced rate) count as seen
+            if 1 < b - a <= every:
+                found[a:b] = True
         frames = np.arange(total)
         if len(idx) == 1:
             landmarks = np.repeat(known, total, axis=0)

@@ -49,6 +49,8 @@ from avcorr.media.normalise import NormaliseOptions
 from avcorr.media.probe import probe
 from avcorr.runtime import StageTimer
 
+#: ``PrepareOptions.fast``'s face-mesh rate: every 2nd frame (landmark error vs full rate: benchmarks/results/detect_speed.md).
+FAST_MESH_EVERY = 2
 STAGES = ("decode", "audio", "normalise", "track", "crop", "features", "teacher", "write")
 #: OS errors that mean "this machine ran out of something", not "this file is bad".
 RESOURCE_ERRNOS = frozenset({errno.EAGAIN, errno.ENOMEM, errno.ENOSPC, errno.EMFILE, errno.ENFILE})
@@ -73,6 +75,12 @@ class PrepareOptions:
     return the decoded RGB frames in ``PreparedClip.media`` (forge needs them; prepare does not).
     ``normalise``: bring the clip to a canonical face resolution and codec before tracking
     (:class:`~avcorr.media.normalise.NormaliseOptions`; None, the default: frames as decoded).
+    ``mesh_every``: run the face mesh on every n-th frame and interpolate the landmarks between
+    (:attr:`~avcorr.media.face.TrackerOptions.mesh_every`, set on the tracker for this clip, a
+    reused one too; 1, the default: every frame, as training caches are made). ``scaled_decode``:
+    with ``normalise``, decode frames straight at the canonical size (FFmpeg's scaler) instead of
+    at full size then rescaled by OpenCV: a fraction of the cost for large videos, pixels within
+    about one grey level. :meth:`fast` sets both as ``detect`` uses them.
     """
 
     fps: float = 25.0
@@ -87,6 +95,17 @@ class PrepareOptions:
     divergence: str = "js"
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     normalise: NormaliseOptions | None = None
+    mesh_every: int = 1
+    scaled_decode: bool = False
+
+    def __post_init__(self) -> None:
+        if int(self.mesh_every) < 1:
+            raise ConfigError(f"mesh_every must be at least 1 (every frame), got {self.mesh_every}")
+
+    def fast(self, mesh_every: int = FAST_MESH_EVERY) -> "PrepareOptions":
+        """These options with the speed settings of ``detect``: the face mesh on every
+        ``mesh_every``-th frame, frames decoded at the canonical size."""
+        return replace(self, mesh_every=int(mesh_every), scaled_decode=True)
 
 
 @dataclass
@@ -202,6 +221,7 @@ def prepare_clip(
         tracker = FaceTracker(replace(options.tracker, keep_regions=True))
     else:
         tracker.options.keep_regions = True
+    tracker.options.mesh_every = 1  # the face measurement's sample frames are far apart: mesh each
     tracker.reset()
     norm = options.normalise
     scale, measured = 1.0, None
@@ -209,8 +229,13 @@ def prepare_clip(
         with stage("normalise"):
             measured = _measure_face(video_path, fps, limit, norm, tracker)
             scale = canon.scale_for(measured, norm.face_px)
+    tracker.options.mesh_every = int(options.mesh_every)
+    decode_height = None  # scaled_decode: FFmpeg's scaler brings frames to the canonical size as they decode
+    if options.scaled_decode and scale < 1.0 and info.height > 0 and info.width > 0:
+        decode_height = canon.scaled_size(info.width, info.height, scale)[1]
+        scale = decode_height / info.height  # the scale the frames really get (whole rows)
     kept: list[np.ndarray] = []
-    frames_iter = source.frames()
+    frames_iter = source.frames(height=decode_height)
     count = 0
     height = width = 0
     while True:
@@ -218,10 +243,10 @@ def prepare_clip(
             frame = next(frames_iter, None)
         if frame is None:
             break
-        height, width = frame.shape[:2]
+        height, width = (info.height, info.width) if decode_height is not None else frame.shape[:2]
         if norm is not None:
             with stage("normalise"):
-                frame = canon.normalise_frame(frame, scale, norm)
+                frame = canon.normalise_frame(frame, 1.0 if decode_height is not None else scale, norm)
         with stage("track"):
             tracker.add(frame)
         if options.keep_frames:
