@@ -225,6 +225,15 @@ def test_the_token_is_required_from_other_machines_only(tmp_path):
         check_binding("0.0.0.0", None, False)
 
 
+def test_one_server_per_data_folder(tmp_path):
+    from avcorr.serve.server import ServeOptions, build_app
+
+    build_app(ServeOptions(data_dir=tmp_path / "data"))
+    with pytest.raises(ConfigError, match="another avcorr serve"):
+        build_app(ServeOptions(data_dir=tmp_path / "data"))
+    build_app(ServeOptions(data_dir=tmp_path / "other"))
+
+
 def test_cli_refuses_to_serve_other_machines_without_a_token(tmp_path, capsys):
     assert main(["serve", "--host", "0.0.0.0", "--data", str(tmp_path / "data")]) == 2
     assert "--allow-no-token" in capsys.readouterr().err

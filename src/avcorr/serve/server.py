@@ -1,15 +1,19 @@
 """Running the app: the store and the local queue under one data directory, on uvicorn."""
 from __future__ import annotations
 
+import fcntl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from avcorr.errors import ConfigError
 from avcorr.serve.access import check_binding
 from avcorr.serve.app import create_app
 from avcorr.serve.queue import LocalQueue
 from avcorr.serve.store import ScanStore
+
+LOCK_NAME = "server.lock"
+_HELD: list[IO] = []  # the data-folder locks of this process, held until it exits
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,25 @@ class ServeOptions:
 def build_app(options: ServeOptions) -> Any:
     """The app for ``options``: a :class:`ScanStore` in ``data_dir`` and a :class:`LocalQueue`."""
     options.check()
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    lock_data_dir(options.data_dir)
     store = ScanStore(options.data_dir)
     queue = LocalQueue(store, workers=options.workers)
     return create_app(store, queue, max_upload_bytes=int(options.max_upload_mb * 2**20), token=options.token,
                       workers=options.workers)
+
+
+def lock_data_dir(data_dir: Path) -> None:
+    """Claim ``data_dir`` for this process (an exclusive ``flock`` on ``server.lock``, released
+    when the process ends); ConfigError when another server holds it. Two servers on one folder
+    would judge each other's scans twice and re-queue each other's running scans on start."""
+    handle = open(Path(data_dir) / LOCK_NAME, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(f"{data_dir}: another avcorr serve is using this --data folder") from None
+    _HELD.append(handle)
 
 
 def run(options: ServeOptions) -> None:
