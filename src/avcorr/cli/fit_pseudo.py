@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(16, "--batch-size", min=2, help="Windows per step (half real, half pseudo-fake)."),
         threads: int = typer.Option(1, "--threads", min=1, help="Torch threads."),
         seed: int = typer.Option(0, "--seed", help="Seed of the draws and the weights."),
+        standardize: bool = typer.Option(False, "--standardize/--no-standardize", help="Divide each input channel "
+                                         "by its RMS over the window (overall sharpness, noise and motion stop counting)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:
         """Train a TraceNet (docs: avcorr.train.pseudo) on windows of CACHE_DIR's real clips, half
@@ -43,12 +45,13 @@ def register(app: typer.Typer) -> None:
             raise InputError(cache_dir, "the cache holds no real clip (label 0)")
         options = PseudoTrainOptions(types=tuple(t.strip() for t in types.split(",") if t.strip()), window=window,
                                      batch_size=batch_size, minutes=minutes, max_steps=steps, threads=threads,
+                                     standardize=standardize,
                                      degrade=DegradeOptions(size=size))
         say = None if as_json else (lambda message: typer.echo(message, err=True))
         model = fit_pseudo_detector(files, options, seed, log=say)
         words = ["avcorr", "fit-pseudo", str(cache_dir), "--out", str(out), "--types", ",".join(options.types),
                  "--window", str(window), "--size", str(size), "--batch-size", str(batch_size),
-                 "--threads", str(threads), "--seed", str(seed),
+                 "--threads", str(threads), "--seed", str(seed), "--standardize" if standardize else "--no-standardize",
                  *(["--minutes", f"{minutes:g}"] if minutes is not None else []),
                  *(["--steps", str(steps)] if steps is not None else [])]
         model.info["command"] = " ".join(shlex.quote(w) for w in words)
