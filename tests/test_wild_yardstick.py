@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from avcorr.bench.wild.folds import cap_real_groups
+from avcorr.data.catalog import cap_real_groups
 from avcorr.bench.wild.report import ScoreRow, build_report, choose_default
 from avcorr.data.catalog import CatalogClip
 from avcorr.errors import AvcorrError

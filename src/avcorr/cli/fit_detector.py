@@ -10,7 +10,7 @@ import typer
 
 from avcorr.cli.common import print_json, progress
 from avcorr.cues.corpus import corpus_tables
-from avcorr.data.catalog import read_catalog
+from avcorr.data.catalog import cap_real_groups, read_catalog
 from avcorr.data.corpus_options import DEFAULT_CORPUS as CORPUS, CorpusOptions
 from avcorr.errors import ConfigError
 from avcorr.runtime import CONFIG_NAME
@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
                                               "does; detect then prepares videos the same way (0: off)."),
         normalise_jpeg_quality: int = typer.Option(CORPUS.normalise_jpeg_quality, "--normalise-jpeg-quality", min=1, max=100,
                                                    help="JPEG quality of that canonical codec."),
+        max_reals_per_group: int = typer.Option(8, "--max-reals-per-group", min=0, help="Keep at most this many real "
+                                                "clips per source group (paired ones first), as `bench wild` does, so "
+                                                "no recording source dominates the model or its thresholds (0: all)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:
         """Prepare, crop and measure every clip of CORPUS (resumable under --work), fit the cue
@@ -65,7 +68,7 @@ def register(app: typer.Typer) -> None:
                                 normalise_face_px=normalise_face_px, normalise_jpeg_quality=normalise_jpeg_quality,
                                 false_alarm_rate=false_alarm_rate, uncertain_rate=uncertain_rate)
         options.validate()
-        clips = read_catalog(corpus, catalog)
+        clips = cap_real_groups(read_catalog(corpus, catalog), max_reals_per_group or None)
         say = (lambda message: typer.echo(message, err=True))
         made = corpus_tables(clips, work, prepare_frames=prepare_frames, crop_frames=crop_frames, workers=workers,
                              normalise=options.normalise(), progress=lambda items, what: progress(items, what, enabled=not as_json), log=say)
@@ -73,7 +76,7 @@ def register(app: typer.Typer) -> None:
         words = ["avcorr", "fit-detector", str(corpus), "--out", str(out), *(["--catalog", str(catalog)] if catalog else []),
                  "--kind", kind, *(["--groups", ",".join(chosen), "--c", f"{c:g}"] if kind == "cues" else
                                    ["--cues", ",".join(chosen)]),
-                 "--work", str(work), "--crop-frames", str(crop_frames),
+                 "--work", str(work), "--max-reals-per-group", str(max_reals_per_group), "--crop-frames", str(crop_frames),
                  "--prepare-frames", str(prepare_frames), "--false-alarm-rate", f"{false_alarm_rate:g}",
                  "--uncertain-rate", f"{uncertain_rate:g}", "--normalise-face-px", str(normalise_face_px),
                  "--normalise-jpeg-quality", str(normalise_jpeg_quality)]

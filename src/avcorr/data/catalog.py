@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import math
 import re
+import zlib
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
 from avcorr.data.clip_cache import safe_name
-from avcorr.errors import InputError
+from avcorr.errors import AvcorrError, InputError
 
 CATALOG_NAME = "catalog.csv"
 REQUIRED_COLUMNS = ("file", "label", "generator", "manipulation", "source_group")
@@ -183,3 +185,22 @@ def paired_real(fake: CatalogClip, clips: Sequence[CatalogClip]) -> CatalogClip 
         if PurePosixPath(clip.path_in_repo).name == base:
             return clip
     return None
+
+
+def cap_real_groups(clips: Sequence[CatalogClip], max_per_group: int | None) -> list[CatalogClip]:
+    """``clips`` with at most ``max_per_group`` reals per source group (None: all). Reals a fake
+    names as its pair are kept first; the rest by CRC-32 of the clip id (stable, order-free)."""
+    if max_per_group is None:
+        return list(clips)
+    if max_per_group < 1:
+        raise AvcorrError(f"need at least 1 real per source group, got {max_per_group}")
+    paired = {p.clip_id for p in (paired_real(c, clips) for c in clips if c.label == 1) if p is not None}
+    by_group: dict[str, list[CatalogClip]] = defaultdict(list)
+    for clip in clips:
+        if clip.label == 0:
+            by_group[clip.source_group].append(clip)
+    kept: set[str] = set()
+    for reals in by_group.values():
+        order = sorted(reals, key=lambda c: (c.clip_id not in paired, zlib.crc32(c.clip_id.encode())))
+        kept |= {c.clip_id for c in order[:max_per_group]}
+    return [c for c in clips if c.label == 1 or c.clip_id in kept]

@@ -18,7 +18,7 @@ of the real clips:
 So every fake is held out by K folds (one per share) and, for each family, every real by at least
 one fold of that family (the forced reals by all K).
 
-No real source group may dominate a threshold or an AUC: :func:`cap_real_groups` keeps at most
+No real source group may dominate a threshold or an AUC: :func:`avcorr.data.catalog.cap_real_groups` keeps at most
 ``max_per_group`` reals of each source group (the ones paired with a fake first, then a fixed
 draw by CRC-32 of the clip id) before the folds are built — the corpus once held 45 clips of one
 GRID speaker among 83 reals, and every model learned that studio. Capping (rather than weighting
@@ -26,7 +26,6 @@ pairs) keeps every statistic a plain count over clips.
 """
 from __future__ import annotations
 
-import zlib
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
@@ -61,25 +60,6 @@ class Fold:
     def from_dict(cls, data: Mapping[str, Any]) -> "Fold":
         text = ("name", "family", "real_share")
         return cls(**{k: (str(v) if k in text else [str(x) for x in v]) for k, v in data.items()})
-
-
-def cap_real_groups(clips: Sequence[CatalogClip], max_per_group: int | None) -> list[CatalogClip]:
-    """``clips`` with at most ``max_per_group`` reals per source group (None: all). Reals a fake
-    names as its pair are kept first; the rest by CRC-32 of the clip id (stable, order-free)."""
-    if max_per_group is None:
-        return list(clips)
-    if max_per_group < 1:
-        raise AvcorrError(f"need at least 1 real per source group, got {max_per_group}")
-    paired = {p.clip_id for p in (paired_real(c, clips) for c in clips if c.label == 1) if p is not None}
-    by_group: dict[str, list[CatalogClip]] = defaultdict(list)
-    for clip in clips:
-        if clip.label == 0:
-            by_group[clip.source_group].append(clip)
-    kept: set[str] = set()
-    for reals in by_group.values():
-        order = sorted(reals, key=lambda c: (c.clip_id not in paired, zlib.crc32(c.clip_id.encode())))
-        kept |= {c.clip_id for c in order[:max_per_group]}
-    return [c for c in clips if c.label == 1 or c.clip_id in kept]
 
 
 def fold_name(family: str, real_share: str) -> str:
