@@ -21,7 +21,7 @@ def test_detect_without_a_flag_runs_the_shipped_zero_shot_default(tmp_path: Path
     result = synthesize_dataset(tmp_path, SynthOptions(clips=1, seed=1, size=128, identities=1))
     assert not result.failures
     missing = tmp_path / "whatever.mp4"
-    assert main(["detect", "--json", "--max-frames", "75", str(result.clips[0].video_path), str(missing)]) == 1
+    assert main(["detect", "--json", "--max-seconds", "3", str(result.clips[0].video_path), str(missing)]) == 1
     good, bad = json.loads(capsys.readouterr().out)["videos"]
     assert good["error"] is None and good["mode"] == "zero-shot" and 0 <= good["score"] <= 1
     assert good["band"] in ("fake", "uncertain", "no evidence of manipulation")

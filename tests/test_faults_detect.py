@@ -67,7 +67,8 @@ def test_exit_0_when_all_judged_and_1_when_some_failed_with_the_json_complete(tm
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--max-frames", "0"], "--max-frames"), (["--max-frames", "-5"], "--max-frames"),
+    (["--max-seconds", "0"], "--max-seconds"), (["--max-seconds", "-5"], "--max-seconds"),
+    (["--max-seconds", "0.02"], "--max-seconds"), (["--max-seconds", "nan"], "--max-seconds"),
     (["--threshold", "1.5"], "--threshold"), (["--threshold", "-0.1"], "--threshold"),
     (["--max-offset", "-1"], "--max-offset"),
 ])

@@ -7,7 +7,7 @@ import pytest
 
 from avcorr.forge.articulation import VISEME_TARGETS
 from avcorr.forge.face_render import FaceIdentity, FaceRenderer
-from avcorr.media.face import FaceTracker
+from avcorr.media.face import FaceTracker, RegionStore, Regions, interpolate_frames
 from avcorr.media.landmarks import CHIN, FOREHEAD
 
 REST = dict(dx=0.0, dy=0.0, roll_deg=0.0, scale=1.0, yaw=0.0, pitch=0.0, blink=0.0, gaze_x=0.0, gaze_y=0.0, brow=0.0)
@@ -67,3 +67,29 @@ def test_interpolated_landmarks_follow_the_true_motion(tracks):
     fast = tracks[EVERY]
     shift = fast.landmarks[:, :, 0].mean(1) - fast.landmarks[0, :, 0].mean()
     np.testing.assert_allclose(shift, STEP_PX * np.arange(FRAMES), atol=1.0)
+
+
+def test_interpolate_frames_is_linear_between_and_held_outside():
+    known = np.array([[0.0, 10.0], [3.0, 40.0], [3.0, 40.0]], np.float32)
+    out = interpolate_frames(np.array([2, 5, 6]), known, 9, chunk=4)  # chunks cut through a gap
+    np.testing.assert_allclose(out[:, 0], [0, 0, 0, 1, 2, 3, 3, 3, 3], atol=1e-6)
+    np.testing.assert_allclose(out[:, 1], [10, 10, 10, 20, 30, 40, 40, 40, 40], atol=1e-5)
+    assert out.dtype == np.float32
+
+
+def test_region_store_spills_to_a_file_and_reads_back_the_same_bytes():
+    rng = np.random.default_rng(0)
+    regions = [rng.integers(0, 256, (8, 8), dtype=np.uint8) for _ in range(7)]
+    store = RegionStore(in_memory=3)
+    for r in regions:
+        store.append(r)
+    assert len(store) == 7 and store._spilled == 4  # four went to the temporary file
+    for i, r in enumerate(regions):
+        np.testing.assert_array_equal(store.get(i), r)
+    view = Regions(store, pad=2, total=11)  # track began at frame 2 and died after frame 8
+    assert view.shape == (11, 8, 8)
+    np.testing.assert_array_equal(view[0], regions[0])  # held before the start
+    np.testing.assert_array_equal(view[5], regions[3])
+    np.testing.assert_array_equal(view[10], regions[6])  # held after the end
+    np.testing.assert_array_equal(view[3:][2], regions[3])
+    np.testing.assert_array_equal(np.asarray(view)[4], regions[2])

@@ -10,6 +10,7 @@ cannot be written, an internal error. The exit statuses are in the command's hel
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
         teacher: str = typer.Option("none", "--teacher", help="Model mode: also compute this teacher's y_t (phonetic, deep_avsr; slower)."),
         device: str = typer.Option("cpu", "--device", help="Model mode: cpu, cuda, cuda:1, auto."),
         max_offset: Optional[int] = typer.Option(None, help="Zero-shot: audio/video offsets searched, in frames (±; default: the calibration's, 5)."),
-        max_frames: int = typer.Option(1500, help="Analyse at most this many frames (25 fps) per video."),
+        max_seconds: Optional[float] = typer.Option(None, "--max-seconds", help="Analyse at most the first this many seconds of each video (default: all of it, streamed in bounded memory)."),
         lip_model: Optional[Path] = typer.Option(None, help="Lip viseme model (.npz); default: the one shipped with avcorr."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document (docs/detect_schema.md)."),
         note: Optional[str] = typer.Option(None, "--note", help="A paragraph shown at the top of the --report page (e.g. what the detector is and how to read it)."),
@@ -65,8 +66,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--audio pairs with exactly one video")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ConfigError("--threshold must lie in [0, 1]")
-        if max_frames < 2:
-            raise ConfigError(f"--max-frames must be at least 2, got {max_frames}")
+        max_frames = None if max_seconds is None else frames_for_seconds(max_seconds)
         if max_offset is not None and not 0 <= max_offset <= 250:
             raise ConfigError(f"--max-offset must lie in [0, 250] frames, got {max_offset}")
         report_dir = check_report_folder(report) if report is not None else None
@@ -118,6 +118,14 @@ def register(app: typer.Typer) -> None:
         batch.emit(detector.operating_point)
         if batch.failed():
             raise SystemExit(1)  # some videos failed (listed above); the others were judged
+
+
+def frames_for_seconds(seconds: float, fps: float = 25.0) -> int:
+    """``--max-seconds`` as a frame budget at ``fps`` (detect's rate); at least 2 frames are needed."""
+    frames = int(round(seconds * fps)) if math.isfinite(seconds) else 0  # NaN, infinity: refused
+    if frames < 2:
+        raise ConfigError(f"--max-seconds must be at least {2 / fps:g} s (two frames at {fps:g} fps), got {seconds:g}")
+    return frames
 
 
 def check_report_folder(folder: Path) -> Path:

@@ -26,7 +26,7 @@ from avcorr.media import face
 from avcorr.prepare.pipeline import FAST_MESH_EVERY, PreparedClip, PrepareOptions, prepare_clip
 
 #: Frames (25 fps) a detector analyses per video unless told otherwise (None: the whole video).
-DEFAULT_MAX_FRAMES: int | None = 1500
+DEFAULT_MAX_FRAMES: int | None = None
 
 
 class Detector(ABC):

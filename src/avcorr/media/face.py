@@ -16,12 +16,15 @@ halves it.
 
 Streaming use (bounded memory for long files): ``add(frame)`` per frame, then ``finish()``;
 with ``keep_regions`` the tracker keeps each track's grayscale region per frame, so the crops
-can be cut after smoothing without keeping the frames (:mod:`avcorr.media.crops`).
+can be cut after smoothing without keeping the frames (:mod:`avcorr.media.crops`). Past
+:data:`REGIONS_IN_MEMORY` frames a track's regions go to an unnamed temporary file
+(:class:`RegionStore`), so a long video's regions (65 kB a frame) do not grow the process.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -50,6 +53,90 @@ def quiet_native_stderr() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+#: Regions a track holds in memory (65 kB each at 256 px) before further ones go to a temporary file.
+REGIONS_IN_MEMORY = 500
+
+
+class RegionStore:
+    """One track's gray regions in frame order: the first ``in_memory`` in memory, the rest
+    appended to an unnamed temporary file and read back one at a time (exact bytes), so memory
+    stays bounded however long the video. The file goes when the store is garbage-collected."""
+
+    def __init__(self, in_memory: int = REGIONS_IN_MEMORY) -> None:
+        self.in_memory = int(in_memory)
+        self._memory: list[np.ndarray] = []
+        self._file: "tempfile._TemporaryFileWrapper | None" = None  # type: ignore[name-defined]
+        self._spilled = 0
+        self._unflushed = False
+        self.shape: tuple[int, ...] = ()
+        self.last: np.ndarray | None = None
+
+    def append(self, region: np.ndarray) -> None:
+        region = np.ascontiguousarray(region, dtype=np.uint8)
+        if not self.shape:
+            self.shape = region.shape
+        elif region.shape != self.shape:
+            raise ValueError(f"region of shape {region.shape} in a store of {self.shape}")
+        if len(self._memory) < self.in_memory:
+            self._memory.append(region)
+        else:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="avcorr-regions-")
+            self._file.write(region.tobytes())
+            self._spilled += 1
+            self._unflushed = True
+        self.last = region
+
+    def __len__(self) -> int:
+        return len(self._memory) + self._spilled
+
+    def get(self, index: int) -> np.ndarray:
+        """Region ``index`` (0-based, in append order)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"region {index} of {len(self)}")
+        if index < len(self._memory):
+            return self._memory[index]
+        assert self._file is not None
+        if self._unflushed:
+            self._file.flush()
+            self._unflushed = False
+        size = int(np.prod(self.shape))
+        data = os.pread(self._file.fileno(), size, (index - len(self._memory)) * size)
+        return np.frombuffer(data, np.uint8).reshape(self.shape)
+
+
+class Regions:
+    """A track's regions frame by frame, ``(T, R, R)``-like (``len``, ``shape``, ``[t]``, ``[a:]``):
+    frame ``start + t`` shows stored region ``t + start - pad``, held at the ends (the frames before
+    the track began show its first region, those after it died its last)."""
+
+    def __init__(self, store: RegionStore, pad: int, total: int, start: int = 0) -> None:
+        self.store, self.pad, self.total, self.start = store, int(pad), int(total), int(start)
+
+    def __len__(self) -> int:
+        return self.total - self.start
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self), *self.store.shape)
+
+    def __getitem__(self, key: int | slice) -> "np.ndarray | Regions":
+        if isinstance(key, slice):
+            first, stop, step = key.indices(len(self))
+            if step != 1 or stop != len(self):
+                raise IndexError("regions slice only as [a:]")
+            return Regions(self.store, self.pad, self.total, self.start + first)
+        index = int(key) + len(self) if int(key) < 0 else int(key)
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {key} of {len(self)}")
+        stored = min(max(self.start + index - self.pad, 0), len(self.store) - 1)
+        return self.store.get(stored)
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        out = np.stack([self[i] for i in range(len(self))])  # type: ignore[misc]
+        return out if dtype is None else out.astype(dtype)
 
 
 @dataclass
@@ -81,8 +168,8 @@ class FaceTrack:
     ``found (T,)`` bool, the face mesh saw the face in that frame (other frames interpolated);
     ``landmarks (T, 478, 3)`` float32 in source pixels (z scaled like x), NaN-free.
     ``num_faces``: faces followed for a meaningful part of the clip (1 for a single speaker).
-    ``regions (T, R, R)`` uint8 gray and ``region_boxes (T, 4)`` source pixels when the tracker kept
-    them; ``span`` = [first, last + 1) frames for which the main face's regions exist.
+    ``regions (T, R, R)`` uint8 gray (a :class:`Regions` view, or an array) and ``region_boxes (T, 4)``
+    source pixels when the tracker kept them; ``span`` = [first, last + 1) frames for which the main face's regions exist.
     """
 
     boxes: np.ndarray
@@ -91,7 +178,7 @@ class FaceTrack:
     frame_size: tuple[int, int]
     num_faces: int = 1
     detector: str = "short"
-    regions: np.ndarray | None = None
+    regions: "np.ndarray | Regions | None" = None
     region_boxes: np.ndarray | None = None
     span: tuple[int, int] = (0, 0)
 
@@ -114,7 +201,7 @@ class _Track:
     last_seen: int
     mesh: object = None
     landmarks: dict[int, np.ndarray] = field(default_factory=dict)
-    regions: list[np.ndarray] = field(default_factory=list)
+    regions: RegionStore = field(default_factory=RegionStore)
     region_boxes: list[np.ndarray] = field(default_factory=list)
     detected: int = 0
     #: frames the face counts as seen: mesh hits plus the frames skipped right after one (``mesh_every``)
@@ -270,7 +357,7 @@ class FaceTracker:
         if opts.keep_regions:
             g_region = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
             while len(track.regions) < self._t - track.start:  # frames the track skipped: keep indices aligned
-                track.regions.append(track.regions[-1] if track.regions else g_region)
+                track.regions.append(track.regions.last if track.regions.last is not None else g_region)
                 track.region_boxes.append(track.region_boxes[-1] if track.region_boxes else np.array([rx0, ry0, rx0 + side, ry0 + side], np.float32))
             track.regions.append(g_region)
             track.region_boxes.append(np.array([rx0, ry0, rx0 + side, ry0 + side], np.float32))
@@ -326,13 +413,7 @@ class FaceTracker:
         for a, b in zip(idx[:-1], idx[1:]):  # frames skipped between two mesh hits (reduced rate) count as seen
             if 1 < b - a <= every:
                 found[a:b] = True
-        frames = np.arange(total)
-        if len(idx) == 1:
-            landmarks = np.repeat(known, total, axis=0)
-        else:
-            flat = known.reshape(len(idx), -1)
-            landmarks = np.stack([np.interp(frames, idx, flat[:, c]) for c in range(flat.shape[1])], axis=1)
-            landmarks = landmarks.reshape(total, NUM_LANDMARKS, 3).astype(np.float32)
+        landmarks = interpolate_frames(idx, known, total)
         lo, hi = landmarks[:, :, :2].min(1), landmarks[:, :, :2].max(1)
         centre = (lo + hi) / 2
         side = (hi - lo).max(1) * self.options.box_scale
@@ -342,18 +423,17 @@ class FaceTracker:
         boxes = np.concatenate([centre - side[:, None] / 2, centre + side[:, None] / 2], axis=1).astype(np.float32)
         regions = region_boxes = None
         span = (track.start, total)
-        if self.options.keep_regions and track.regions:
-            r, rb = track.regions, track.region_boxes
-            while len(r) < total - track.start:  # the track died before the end: hold its last region
-                r.append(r[-1])
+        if self.options.keep_regions and len(track.regions):
+            rb = track.region_boxes
+            while len(rb) < total - track.start:  # the track died before the end: hold its last region
                 rb.append(rb[-1])
             pad = track.start
-            regions = np.stack([r[0]] * pad + r) if pad else np.stack(r)
+            regions = Regions(track.regions, pad, total)  # frames before the track began: its first region
             region_boxes = np.stack([rb[0]] * pad + rb) if pad else np.stack(rb)
         return FaceTrack(
             boxes=boxes,
             found=found,
-            landmarks=landmarks.astype(np.float32),
+            landmarks=landmarks,
             frame_size=self._size,
             num_faces=num_faces,
             detector="full" if self._used_full else "short",
@@ -366,6 +446,25 @@ class FaceTracker:
         self.reset()
         self._short.close()
         self._full.close()
+
+
+def interpolate_frames(idx: np.ndarray, known: np.ndarray, total: int, chunk: int = 2048) -> np.ndarray:
+    """``(total, ...)`` float32: ``known[k]`` at frame ``idx[k]`` (sorted), linear in between, held
+    before the first and after the last; built in chunks of frames (no float64 copy of the clip)."""
+    known = np.asarray(known, dtype=np.float32)
+    out = np.empty((total, *known.shape[1:]), np.float32)
+    idx = np.asarray(idx)
+    for a in range(0, total, chunk):
+        frames = np.arange(a, min(a + chunk, total))
+        hi = np.clip(np.searchsorted(idx, frames), 0, len(idx) - 1)
+        lo = np.clip(hi - 1, 0, len(idx) - 1)
+        exact = idx[hi] == frames
+        lo[exact] = hi[exact]
+        span = (idx[hi] - idx[lo]).astype(np.float32)
+        w = np.clip(np.where(span > 0, (frames - idx[lo]) / np.maximum(span, 1), 0.0), 0.0, 1.0).astype(np.float32)
+        w = w.reshape(-1, *([1] * (known.ndim - 1)))
+        out[a:a + len(frames)] = known[lo] + w * (known[hi] - known[lo])
+    return out
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
