@@ -9,7 +9,10 @@ from typing import Optional
 
 import typer
 
+from avcorr.bench.generalization import BenchOptions, run_benchmark
 from avcorr.bench.results import SHARED_ENV, shared_data_dir
+from avcorr.bench.wild.run import DEFAULT_VARIANTS, WildOptions, run_wild
+from avcorr.cli.common import progress
 from avcorr.data.corpus_options import DEFAULT_CORPUS as CORPUS, CorpusOptions
 from avcorr.errors import ConfigError
 
@@ -47,8 +50,6 @@ def register(app: typer.Typer) -> None:
         and tests on unseen real clips + the held-out family. Writes ROC-AUC, AP and EER per
         held-out family and their mean (± std over seeds) as JSON and markdown.
         """
-        from avcorr.bench.generalization import BenchOptions, run_benchmark
-
         options = BenchOptions(
             size=size,
             work_dir=work or Path("runs") / f"bench-generalization-{size}",
@@ -108,9 +109,6 @@ def register(app: typer.Typer) -> None:
         groups (no source group on both sides). Reports ROC-AUC and AP with 95% bootstrap CIs,
         the false-alarm rate on held-out reals and the fake recall at each fold's threshold.
         """
-        from avcorr.bench.wild.run import DEFAULT_VARIANTS, WildOptions, run_wild
-        from avcorr.cli.common import progress
-
         corpus = data or _default_corpus()
         options = WildOptions(data_dir=corpus, catalog=catalog, work_dir=work, out_dir=out, seeds=parse_ints(seeds),
                               variants=[v.strip() for v in variants.split(",") if v.strip()] or list(DEFAULT_VARIANTS),
@@ -157,8 +155,6 @@ def canonical_command(options) -> str:  # noqa: ANN001 (BenchOptions)
 
 
 def parse_ints(text: str) -> list[int]:
-    from avcorr.errors import ConfigError
-
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError:

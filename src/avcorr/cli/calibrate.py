@@ -6,8 +6,12 @@ from typing import Optional
 
 import typer
 
-from avcorr.cli.common import print_json
+from avcorr.cli.common import print_json, progress
 from avcorr.data.corpus_options import DEFAULT_CORPUS as CORPUS, CorpusOptions
+from avcorr.detect.calibrate import fit_zero_shot_from_cache, fit_zero_shot_from_videos, reference_clips
+from avcorr.errors import ConfigError
+from avcorr.teachers.phonetic.teacher import PhoneticTeacher
+from avcorr.teachers.zero_shot import ZeroShotOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -34,11 +38,6 @@ def register(app: typer.Typer) -> None:
         fake/uncertain thresholds at the given false-alarm rates. The file records the clips'
         length and canonical resolution, and detect processes videos the same way. Only real
         clips are used; failing clips are listed, the rest go on."""
-        from avcorr.cli.common import progress
-        from avcorr.detect.calibrate import fit_zero_shot_from_cache, fit_zero_shot_from_videos, reference_clips
-        from avcorr.errors import ConfigError
-        from avcorr.teachers.zero_shot import ZeroShotOptions
-
         paths = list(paths or [])
         if (cache is None) == (not paths):
             raise ConfigError("give real videos / folders / manifests, or --cache DIR (not both)")
@@ -54,8 +53,6 @@ def register(app: typer.Typer) -> None:
                                   "length and resolution are recorded")
             fit = fit_zero_shot_from_cache(cache, source, options, bar, fake_rate, uncertain_rate)
         else:
-            from avcorr.teachers.phonetic.teacher import PhoneticTeacher
-
             window = CORPUS.crop_frames if window_frames is None else window_frames
             if window == 1:
                 raise ConfigError("--window-frames must be 0 (whole clips) or at least 2")

@@ -6,6 +6,8 @@ from pathlib import Path
 import typer
 
 from avcorr.cli.common import print_json
+from avcorr.errors import ConfigError
+from avcorr.models.convert_paper import convert_paper_checkpoint
 
 
 def register(app: typer.Typer) -> None:
@@ -17,9 +19,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the conversion report as JSON."),
     ) -> None:
         """Convert a released checkpoint (read with weights_only=True) into avcorr's format."""
-        from avcorr.errors import ConfigError
-        from avcorr.models.convert_paper import convert_paper_checkpoint
-
         if source != "paper":
             raise ConfigError(f"--from {source!r}: only 'paper' is supported")
         report = convert_paper_checkpoint(path, out)

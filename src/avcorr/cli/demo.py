@@ -21,6 +21,13 @@ from typing import Any, Callable
 
 import typer
 
+from avcorr.cli.main import main as run_cli
+from avcorr.data.clip_cache import ClipCache
+from avcorr.data.manifest import read_manifest, write_manifest
+from avcorr.data.splits import assign_splits
+from avcorr.detect.bundled import CUE_KIND, ZERO_SHOT_KIND, bundled_models
+from avcorr.detect.calibrate import checkpoint_calibration
+
 DEMO_METHODS = "audio-swap,tts-dub,lip-rewrite,still-talk,face-swap"
 
 
@@ -36,8 +43,6 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", help="Worker processes for synth/prepare (0: one per core)."),
     ) -> None:
         """Run synth → forge → prepare → train → evaluate → detect on embedded data, with a report."""
-        from avcorr.cli.main import main as run_cli
-
         n_workers = workers or max(1, os.cpu_count() or 1)
         out.mkdir(parents=True, exist_ok=True)
         sources, forged, cache, run, report = out / "sources", out / "forged", out / "cache", out / "run", out / "report"
@@ -80,8 +85,6 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"\n  note: {note}", err=True)
         step("detect", ["detect", *examples, "--checkpoint", str(run), "--report", str(report), "--note", note])
 
-        from avcorr.detect.bundled import bundled_models
-
         # The shipped default (what `avcorr detect` runs without a model flag), when it is installed calibrated.
         shipped = next((m for m in bundled_models() if m.is_default and m.error is None and m.calibration), None)
         if shipped is None:
@@ -111,9 +114,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _split(manifest: Path, out: Path, seed: int) -> None:
-    from avcorr.data.manifest import read_manifest, write_manifest
-    from avcorr.data.splits import assign_splits
-
     rows = assign_splits(read_manifest(manifest), test_fraction=0.34, seed=seed, overwrite=True)
     write_manifest(out, rows, relative_to=out.parent)
     counts = Counter(f"{r.split}/{'fake' if r.label else 'real'}" for r in rows)
@@ -122,8 +122,6 @@ def _split(manifest: Path, out: Path, seed: int) -> None:
 
 def _detect_examples(manifest: Path, per_kind: int = 2) -> list[str]:
     """A few test-split videos: real ones and one fake of each method, for the report."""
-    from avcorr.data.manifest import read_manifest
-
     rows = [r for r in read_manifest(manifest) if r.split == "test"]
     chosen = [r for r in rows if r.label == 0][:per_kind]
     seen: set[str] = set()
@@ -149,9 +147,6 @@ def _calibration_clips(num_reals: int, source: str) -> str:
 
 def _student_note(run: Path, cache: Path, config: str, epochs: int) -> str:
     """What the demo's own detector is and how to read its verdicts (the report's note)."""
-    from avcorr.data.clip_cache import ClipCache
-    from avcorr.detect.calibrate import checkpoint_calibration
-
     trained = set(json.loads((run / "split.json").read_text())["train"])
     rows = [r for r in ClipCache(cache).read_manifest() if r["clip_id"] in trained]
     reals = sum(str(r.get("label", "")).strip() in ("0", "0.0") for r in rows)
@@ -176,8 +171,6 @@ def _student_note(run: Path, cache: Path, config: str, epochs: int) -> str:
 def _shipped_note(model: Any) -> str:
     """What the shipped default (a :class:`avcorr.detect.bundled.BundledModel` with a calibration)
     is, and why its verdicts on the demo's clips measure nothing."""
-    from avcorr.detect.bundled import CUE_KIND, ZERO_SHOT_KIND
-
     what = {ZERO_SHOT_KIND: "the phonetic teacher's lip/speech consistency, no learned weights",
             CUE_KIND: "a cue detector"}.get(model.kind, "a student network")
     fitted = "calibrated" if model.kind == ZERO_SHOT_KIND else "trained and calibrated"

@@ -8,6 +8,10 @@ from typing import Optional
 
 import typer
 
+from avcorr.cli.common import print_json, progress
+from avcorr.detect.localization import localize_cache
+from avcorr.eval.evaluate import evaluate_cache, write_clip_scores
+
 
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
@@ -22,17 +26,12 @@ def register(app: typer.Typer) -> None:
         localization: bool = typer.Option(False, "--localization", help="Also score frame-level localization on partially forged clips (frame ROC-AUC, segment AP at IoU 0.5)."),
     ) -> None:
         """Score every clip (mean frame probability of fake) and report ACC, AUC, EER, ... per method."""
-        from avcorr.cli.common import print_json, progress
-        from avcorr.eval.evaluate import evaluate_cache, write_clip_scores
-
         bar = None if as_json else progress
         result = evaluate_cache(checkpoint, data, split=split, threshold=threshold, device=device, progress=bar)
         if out is not None:
             write_clip_scores(out, result.clips, threshold)
         located = None
         if localization:
-            from avcorr.detect.localization import localize_cache
-
             located = localize_cache(checkpoint, data, split=split, threshold=threshold, device=device, progress=bar)
         if as_json:
             payload = result.to_dict()

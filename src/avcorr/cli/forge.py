@@ -6,6 +6,9 @@ from typing import Optional
 
 import typer
 
+from avcorr.cli.common import print_json, progress
+from avcorr.forge.forge import DEFAULT_METHODS, ForgeOptions, run_forge, sources_from_path
+
 
 def register(app: typer.Typer) -> None:
     @app.command("forge")
@@ -28,9 +31,6 @@ def register(app: typer.Typer) -> None:
         label, audio_label, video_label, sync_label, method, source_id, audio_source_id and,
         with --partial, fake_start_s/fake_end_s. Failures are listed, never fatal.
         """
-        from avcorr.cli.common import print_json, progress
-        from avcorr.forge.forge import DEFAULT_METHODS, ForgeOptions, run_forge, sources_from_path
-
         chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else list(DEFAULT_METHODS)
         options = ForgeOptions(methods=chosen, per_source=per_source, seed=seed, partial=partial, preview=preview,
                                max_seconds=max_seconds)

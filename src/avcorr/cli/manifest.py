@@ -7,12 +7,12 @@ from typing import Optional
 
 import typer
 
+from avcorr.cli.common import print_json
+from avcorr.data.adapters import cmdfd_rows, fakeavceleb_rows, folder_rows, paper_csv_rows, unique_ids
+from avcorr.data.manifest import write_manifest
+
 
 def _write(rows: list, out: Path, as_json: bool) -> None:
-    from avcorr.cli.common import print_json
-    from avcorr.data.adapters import unique_ids
-    from avcorr.data.manifest import write_manifest
-
     rows = unique_ids(rows)
     write_manifest(out, rows, relative_to=out.parent)
     counts = Counter(r.method for r in rows)
@@ -39,16 +39,12 @@ def register(app: typer.Typer) -> None:
     def fakeavceleb(root: Path = typer.Argument(..., help="FakeAVCeleb folder (holding RealVideo-RealAudio, ...)."),
                     out: Path = out_option, as_json: bool = json_option) -> None:
         """FakeAVCeleb v1.2: four category folders; methods from meta_data.csv or the file names."""
-        from avcorr.data.adapters import fakeavceleb_rows
-
         _write(fakeavceleb_rows(root), out, as_json)
 
     @group.command("cmdfd")
     def cmdfd(root: Path = typer.Argument(..., help="CMDFD folder (Wav2Lip, MakeItTalk, Audio2Head, VideoReTalking, *_Self, real)."),
               out: Path = out_option, as_json: bool = json_option) -> None:
         """CMDFD: one folder per method; separate audio files are matched by name."""
-        from avcorr.data.adapters import cmdfd_rows
-
         _write(cmdfd_rows(root), out, as_json)
 
     @group.command("folder")
@@ -56,8 +52,6 @@ def register(app: typer.Typer) -> None:
                out: Path = out_option, dataset: Optional[str] = typer.Option(None, "--dataset", help="Dataset name (default: the folder's name)."),
                as_json: bool = json_option) -> None:
         """Any folder of real/ and fake/ videos; the first folder under fake/ names the method."""
-        from avcorr.data.adapters import folder_rows
-
         _write(folder_rows(root, dataset), out, as_json)
 
     @group.command("paper")
@@ -69,6 +63,4 @@ def register(app: typer.Typer) -> None:
               dataset: str = typer.Option("", "--dataset", help="Dataset name to record."),
               as_json: bool = json_option) -> None:
         """Import the paper's CSV as it is (labels 1 = fake unless --invert-labels)."""
-        from avcorr.data.adapters import paper_csv_rows
-
         _write(paper_csv_rows(csv_path, root, strip_prefix, invert_labels, dataset), out, as_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from avcorr.cli.common import print_json
+from avcorr.detect.bundled import BUNDLED_DIR, ZERO_SHOT_KIND, bundled_models
 
 
 def register(app: typer.Typer) -> None:
@@ -12,8 +13,6 @@ def register(app: typer.Typer) -> None:
     def models(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
         """List the shipped detectors: kind, calibration, reference or training clips, where they are.
         The one marked (default) is what `avcorr detect` runs without --checkpoint: the calibrated zero-shot detector."""
-        from avcorr.detect.bundled import BUNDLED_DIR, bundled_models
-
         found = bundled_models()
         if as_json:
             print_json({"folder": str(BUNDLED_DIR), "models": [m.to_dict() for m in found]})
@@ -24,8 +23,6 @@ def register(app: typer.Typer) -> None:
 
 def describe_model(model) -> str:
     """A few lines on one shipped detector (:class:`avcorr.detect.bundled.BundledModel`)."""
-    from avcorr.detect.bundled import ZERO_SHOT_KIND
-
     head = f"{model.name}{' (default)' if model.is_default else ''}: {model.kind}"
     if model.error is not None:
         return f"{head}\n  unusable: {model.error}\n  path: {model.path}"

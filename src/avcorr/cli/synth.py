@@ -7,6 +7,9 @@ from typing import Optional
 
 import typer
 
+from avcorr.cli.common import print_json, progress
+from avcorr.forge.synth import SynthOptions, synthesize_dataset
+
 
 def register(app: typer.Typer) -> None:
     @app.command("synth")
@@ -25,9 +28,6 @@ def register(app: typer.Typer) -> None:
         Each clip: mp4 (H.264 + AAC, 25 fps), and beside it the phone timings of its speech,
         sentence, voice and mouth opening per frame (<clip_id>.phones.json).
         """
-        from avcorr.cli.common import print_json, progress
-        from avcorr.forge.synth import SynthOptions, synthesize_dataset
-
         options = SynthOptions(clips=clips, seed=seed, size=size - size % 2, identities=identities, workers=workers)
         ticker = progress(range(clips), "rendering", total=clips, enabled=not as_json)
         start = time.perf_counter()

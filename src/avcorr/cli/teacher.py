@@ -5,12 +5,15 @@ from pathlib import Path
 
 import typer
 
-from avcorr.cli.common import print_json
+from avcorr.cli.common import print_json, progress
+from avcorr.errors import InputError
+from avcorr.eval.lip_corpus import evaluate_on_corpus, markdown_table
+from avcorr.media.decode import find_videos
+from avcorr.prepare.lip_fitting import fit_from_videos
+from avcorr.teachers.phonetic.corpus import LipFitOptions, default_variants, fit_corpus_model, load_real_clips
 
 
 def _videos(paths: list[Path]) -> list[Path]:
-    from avcorr.media.decode import find_videos
-
     out: list[Path] = []
     for path in paths:
         out += find_videos(path) if path.is_dir() else [path]
@@ -31,9 +34,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the fit report as JSON."),
     ) -> None:
         """Fit the landmark → viseme model on labels pocketsphinx makes from each clip's own audio."""
-        from avcorr.cli.common import progress
-        from avcorr.prepare.lip_fitting import fit_from_videos
-
         videos = _videos(paths)
         model, failures = fit_from_videos(videos, context, regularization, transcripts,
                                           progress=None if as_json else progress)
@@ -65,10 +65,6 @@ def register(app: typer.Typer) -> None:
         leave-one-source-group-out agreement table against the shipped model and the majority class."""
         import time
 
-        from avcorr.cli.common import progress
-        from avcorr.eval.lip_corpus import evaluate_on_corpus, markdown_table
-        from avcorr.teachers.phonetic.corpus import LipFitOptions, default_variants, fit_corpus_model, load_real_clips
-
         if class_weight not in ("none", "balanced"):
             raise typer.BadParameter(f"--class-weight must be 'none' or 'balanced', got {class_weight!r}")
         if not 0.0 < silence_keep <= 1.0:
@@ -79,8 +75,6 @@ def register(app: typer.Typer) -> None:
         options = LipFitOptions(context, regularization, None if class_weight == "none" else class_weight, silence_keep)
         clips = load_real_clips(cache_dir, bar)
         if len({c.group for c in clips}) < 2:
-            from avcorr.errors import InputError
-
             raise InputError(cache_dir, "grouped cross-validation needs real clips of at least two source groups", stage="cache")
         evaluation = evaluate_on_corpus(clips, default_variants(options) if variants else {"corpus": options},
                                         n_boot=boot, resample=resample, progress=bar)

@@ -6,6 +6,8 @@ from typing import List, Optional
 
 import typer
 
+from avcorr.config import load_experiment_config
+
 
 def register(app: typer.Typer) -> None:
     @app.command("train")
@@ -19,13 +21,11 @@ def register(app: typer.Typer) -> None:
             None, help="Config overrides as section.key=value, e.g. trainer.max_epochs=3 optim.lr=1e-4."),
     ) -> None:
         """Train a detector (detection + correlation distillation + joint-modal losses)."""
-        from avcorr.config import load_experiment_config
-
         # The config is checked first: a bad key or value fails in one line before --data is looked at.
         experiment = load_experiment_config(config, overrides or [])
         from lightning.pytorch.utilities import rank_zero_only
 
-        from avcorr.train.fit import fit
+        from avcorr.train.fit import fit  # lazy: lightning (seconds) would load at every avcorr start
 
         weights = fit(experiment, data, out, resume=resume, progress=progress)
         if rank_zero_only.rank == 0:  # under DDP every process returns here

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from avcorr.data.augment import VideoAugment
 from avcorr.data.clip_cache import ClipCache, ClipMeta, load_clip, load_meta
 from avcorr.errors import InputError
+from avcorr.soft_label import cached_soft_label
 
 #: MFCC frames per video frame (100 Hz audio features, 25 fps video).
 MFCC_PER_FRAME = 4
@@ -187,8 +188,6 @@ def _frame_labels(arrays: dict[str, np.ndarray], meta: ClipMeta, total: int) -> 
 
 def _soft_label(arrays: dict[str, np.ndarray], total: int, divergence: str) -> np.ndarray:
     """The cached y_t, else y_t from the cached teacher posteriors, else NaN (no teacher ran)."""
-    from avcorr.soft_label import cached_soft_label
-
     label = cached_soft_label(arrays, divergence)  # type: ignore[arg-type]
     return label if label is not None else np.full(total, np.nan, dtype=np.float32)
 

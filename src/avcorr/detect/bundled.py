@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from avcorr.cues.real_reference import FORMAT as REAL_REFERENCE_FORMAT
+from avcorr.errors import AvcorrError, CheckpointError
 from avcorr.runtime import CONFIG_NAME, read_json_object
-from avcorr.errors import CheckpointError
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
 #: The name and kind ``avcorr models`` lists the calibrated zero-shot detector (the default) under.
@@ -112,8 +112,7 @@ def describe_zero_shot(path: str | Path | None = None) -> BundledModel:
     (default: the packaged one). Without the file it is listed uncalibrated (``calibration``
     None: detect then scores with the teacher's fixed prior and warns); an unreadable file is
     its ``error``."""
-    from avcorr.detect import zero_shot
-    from avcorr.errors import AvcorrError
+    from avcorr.detect import zero_shot  # here, not on top: zero_shot → registry → bundled is a cycle
 
     path = Path(path) if path is not None else zero_shot.PACKAGED_CALIBRATION
     entry = BundledModel(name=ZERO_SHOT_NAME, path=path, kind=ZERO_SHOT_KIND)

@@ -16,12 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from avcorr.runtime import CONFIG_NAME, read_json_object
+from avcorr.data.clip_cache import ClipCache, load_clip
+from avcorr.data.manifest import read_manifest
+from avcorr.data.windows import centre_window
 from avcorr.detect.verdict import OperatingPoint
 from avcorr.detect.zero_shot import ZeroShotCalibration
 from avcorr.errors import AvcorrError, CheckpointError, InputError
 from avcorr.eval.calibration import Calibration
+from avcorr.media import face
+from avcorr.media.decode import find_videos
 from avcorr.media.normalise import NormaliseOptions
+from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
+from avcorr.runtime import CONFIG_NAME, read_json_object
+from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
 T = TypeVar("T")
@@ -92,9 +99,6 @@ def reference_clips(paths: Sequence[str | Path]) -> tuple[list[ReferenceClip], i
     """The real clips named by ``paths``: videos, folders of videos (all taken as real), and
     manifest CSVs (their ``label`` 0 rows); also how many fake manifest rows were left out.
     A folder without videos is an error."""
-    from avcorr.data.manifest import read_manifest
-    from avcorr.media.decode import find_videos
-
     clips: list[ReferenceClip] = []
     skipped = 0
     for path in map(Path, paths):
@@ -134,15 +138,9 @@ def fit_zero_shot_from_videos(clips: Sequence[ReferenceClip], source: str, teach
     ``teacher`` (default: the phonetic teacher, phone loop, as zero-shot detect runs it) and keep
     the mean correlation of its centre ``window_frames`` frames (None: the whole clip), as the
     wild benchmark measures a clip; a clip that fails is listed and the rest go on."""
-    from avcorr.data.windows import centre_window
-    from avcorr.media.face import FaceTracker
-    from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
-
     if teacher is None:
-        from avcorr.teachers.phonetic.teacher import PhoneticTeacher
-
         teacher = PhoneticTeacher(use_transcripts=False)
-    tracker = FaceTracker()
+    tracker = face.FaceTracker()  # looked up when called (tests stand in a stub tracker)
     prepare = PrepareOptions(store_stft=False, store_mouth=False, max_frames=max_frames, normalise=normalise)
     names, means, failures = [], [], []
     for clip in (progress(clips, "calibrating") if progress else clips):
@@ -205,8 +203,6 @@ def fit_zero_shot_from_cache(cache_dir: str | Path, source: str | None = None,
     canonical resolution (:func:`cache_processing`; clips that disagree are refused). A clip
     without posteriors, or whose audio posteriors were force-aligned to a transcript (zero-shot
     detection always uses the phone loop), is listed as a failure."""
-    from avcorr.data.clip_cache import ClipCache, load_clip
-
     cache = ClipCache(cache_dir)
     if not (cache.root / "manifest.csv").exists() and not cache.clip_files():
         raise InputError(cache_dir, "not a clip cache (no manifest.csv, no clips/*.npz)", stage="calibration")

@@ -21,6 +21,7 @@ from avcorr.data.dataset import ClipEntry, list_clips, select_entries
 from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.metrics import MetricTable, metric_table
 from avcorr.eval.scoring import ModelFrameScores, score_record
+from avcorr.models.checkpoint import load_detector, read_run_config
 from avcorr.runtime import resolve_device
 
 ALL_SPLITS = "all"
@@ -62,8 +63,6 @@ class Evaluation:
 
 def load_run(checkpoint: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ExperimentConfig]:
     """The detector (eval mode, on ``device``) and the experiment config of a run folder or its weights file."""
-    from avcorr.models.checkpoint import load_detector, read_run_config
-
     device = resolve_device(device) if isinstance(device, str) else device
     return load_detector(checkpoint, device=device), read_run_config(checkpoint)
 

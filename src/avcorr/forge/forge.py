@@ -28,11 +28,17 @@ import numpy as np
 
 from avcorr.data.manifest import ManifestRow, read_manifest, write_manifest
 from avcorr.errors import AvcorrError, ConfigError, InputError
-from avcorr.forge.methods import AudioDonor, FaceDonor, ForgeRequest, SourceClip, get_method, method_names
-from avcorr.forge.methods import landmarks as lm
+from avcorr.forge.grammar import sample_sentence
+from avcorr.forge.methods import (
+    AudioDonor, FaceDonor, ForgeRequest, SourceClip, get_method, landmarks as lm, method_names,
+)
 from avcorr.forge.methods.speech import fit_audio, splice_window, visemes_from_phones
-from avcorr.media.decode import find_videos
+from avcorr.forge.tts import VoiceSpec, synthesize
+from avcorr.media.decode import find_videos, read_audio, read_media
+from avcorr.media.encode import write_video
+from avcorr.media.face import FaceTracker
 from avcorr.runtime import StageTimer, plain_json
+from avcorr.teachers.phonetic.audio import PhoneRecognizer, grid_transcript
 
 DEFAULT_METHODS = ["audio-swap", "audio-swap-self", "tts-dub", "lip-rewrite", "lip-rewrite-self",
                    "still-talk", "still-talk-self", "face-swap"]
@@ -149,7 +155,6 @@ class SourceStore:
         if clip_id in self._media:
             self._media.move_to_end(clip_id)
             return self._media[clip_id]
-        from avcorr.media.decode import read_media
 
         row = self.rows[clip_id]
         started = time.perf_counter()
@@ -171,8 +176,6 @@ class SourceStore:
         if clip_id in self.bad:
             raise self.bad[clip_id]
         if clip_id not in self._audio:
-            from avcorr.media.decode import read_audio
-
             row = self.rows[clip_id]
             started = time.perf_counter()
             limit = self.max_frames / self.fps if self.max_frames else None
@@ -196,8 +199,6 @@ class SourceStore:
         if clip_id not in self._tracks:
             clip = self.media(clip_id)
             if self._tracker is None:
-                from avcorr.media.face import FaceTracker
-
                 self._tracker = FaceTracker()
             started = time.perf_counter()
             try:
@@ -244,14 +245,10 @@ class SourceStore:
         return self._banks[clip_id]
 
     def _transcript(self, clip_id: str) -> str | None:
-        from avcorr.teachers.phonetic.audio import grid_transcript
-
         return grid_transcript(self.rows[clip_id].video_path)
 
     def _phone_recognizer(self):
         if self._recognizer is None:
-            from avcorr.teachers.phonetic.audio import PhoneRecognizer
-
             self._recognizer = PhoneRecognizer()
         return self._recognizer
 
@@ -305,7 +302,7 @@ def run_forge(sources: str | Path | list[ManifestRow], out_dir: str | Path, opti
     _write_failures(out_dir / "failures.csv", failures)
     written: list[Path] = []
     if options.preview:
-        from avcorr.forge.preview import write_contact_sheet
+        from avcorr.forge.preview import write_contact_sheet  # lazy: cv2, for previews only
 
         for name, picks in previews.items():
             written.append(write_contact_sheet(out_dir / "preview" / f"{name}.png", name, picks))
@@ -434,9 +431,6 @@ def _tts_donor(source_audio: np.ndarray, n: int, num_frames: int, sample_rate: i
                rng: np.random.Generator, with_visemes: bool) -> AudioDonor:
     """TTS speech of random sentences (one random voice) filling exactly n samples, with phones, at the
     source's background-noise level so that digital silence is no cue."""
-    from avcorr.forge.grammar import sample_sentence
-    from avcorr.forge.tts import VoiceSpec, synthesize
-
     voice = VoiceSpec.sample(rng)
     pieces: list[np.ndarray] = []
     phones: list = []
@@ -536,8 +530,6 @@ class _Writer:
 
     def write(self, row: ManifestRow, frames: np.ndarray, audio: np.ndarray, fps: float, sample_rate: int,
               params: dict[str, Any] | None) -> None:
-        from avcorr.media.encode import write_video
-
         path = self.out_dir / "videos" / f"{row.clip_id}.mp4"
         started = time.perf_counter()
         write_video(path, frames, audio, fps=fps, sample_rate=sample_rate)
@@ -565,7 +557,7 @@ def _write_failures(path: Path, failures: list[ForgeFailure]) -> None:
 def _preview_pick(source: np.ndarray, forged: np.ndarray, landmarks: np.ndarray | None,
                   window: tuple[int, int] | None, clip_id: str):
     """The frame (inside the window) where the forgery differs most from the source, for the sheet."""
-    from avcorr.forge.preview import PreviewFrame
+    from avcorr.forge.preview import PreviewFrame  # lazy: cv2, for previews only
 
     start, end = window if window else (0, len(source))
     diffs = [float(np.mean(np.abs(forged[t].astype(np.int16) - source[t].astype(np.int16)))) for t in range(start, end)]

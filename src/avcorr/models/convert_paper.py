@@ -23,6 +23,7 @@ from avcorr.config import ExperimentConfig, load_experiment_config
 from avcorr.errors import CheckpointError
 from avcorr.models.checkpoint import save_detector
 from avcorr.models.detector import build_detector
+from avcorr.teachers.deep_avsr import AudioNet, VideoNet
 
 #: public module prefix → avcorr detector attribute
 STUDENT_PREFIXES: dict[str, str] = {
@@ -130,8 +131,6 @@ def _check_shape(key: str, tensor: torch.Tensor, expected: torch.Tensor) -> None
 
 def _check_teacher(name: str, state: dict[str, torch.Tensor], report: ConversionReport) -> None:
     """Shapes of teacher keys against avcorr's deep_avsr modules; unknown keys are unplaced."""
-    from avcorr.teachers.deep_avsr import AudioNet, VideoNet
-
     reference = (AudioNet() if name == "deep_avsr_audio" else VideoNet()).state_dict()
     prefix = "ASRmodel." if name == "deep_avsr_audio" else "VSRmodel."
     for key in list(state):

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from avcorr.errors import CheckpointError, MissingModelError
+from avcorr.media.audio_features import teacher_stft
 from avcorr.nn.visual_frontend import VisualFrontend
 from avcorr.teachers.base import TeacherOutput
 
@@ -175,7 +176,6 @@ class DeepAVSRTeacher:
         if stft is None:
             if clip is None:
                 raise ValueError(f"{record.meta.clip_id}: the deep_avsr teacher needs the STFT or the clip's audio")
-            from avcorr.media.audio_features import teacher_stft
 
             stft = teacher_stft(clip.audio, t, clip.fps)
         mouth = record.arrays.get("mouth")

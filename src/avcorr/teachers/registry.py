@@ -5,17 +5,15 @@ from typing import Any, Callable
 
 from avcorr.errors import ConfigError
 from avcorr.teachers.base import Teacher
+from avcorr.teachers.deep_avsr import DeepAVSRTeacher
+from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 
 
 def _phonetic(**options: Any) -> Teacher:
-    from avcorr.teachers.phonetic.teacher import PhoneticTeacher
-
     return PhoneticTeacher(**options)
 
 
 def _deep_avsr(**options: Any) -> Teacher:
-    from avcorr.teachers.deep_avsr import DeepAVSRTeacher
-
     return DeepAVSRTeacher(**options)
 
 

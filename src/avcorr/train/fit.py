@@ -18,7 +18,10 @@ import torch
 
 from avcorr.config import ExperimentConfig, TrainerConfig, to_dict
 from avcorr.errors import CheckpointError, ConfigError
+from avcorr.losses import balanced_class_weights
+from avcorr.models.checkpoint import save_detector
 from avcorr.runtime import resolve_device
+from avcorr.train.calibration import calibrate_run
 from avcorr.train.datamodule import ClipDataModule
 from avcorr.train.task import DetectorTask
 
@@ -122,8 +125,6 @@ def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, res
     ``resume`` continues from ``out_dir/last.ckpt`` (the epoch, optimizer and scheduler state
     are restored; the checkpoint is read with ``weights_only=True``, so it cannot run code).
     """
-    from avcorr.models.checkpoint import save_detector
-
     run_dir = Path(out_dir)
     ckpt_path = run_dir / LAST_CHECKPOINT
     if resume and not ckpt_path.exists():
@@ -136,8 +137,6 @@ def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, res
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     task = DetectorTask(to_dict(config))
     if config.loss.balance_classes:
-        from avcorr.losses import balanced_class_weights
-
         task.class_weights = balanced_class_weights([e.label for e in data.train_entries], config.model.num_classes)
     trainer = build_trainer(config, run_dir, progress=progress, callbacks=callbacks)
     if progress and trainer.is_global_zero:
@@ -152,7 +151,6 @@ def fit(config: ExperimentConfig, data_dir: str | Path, out_dir: str | Path, res
     if trainer.is_global_zero:
         data.write_split(run_dir / "split.json")
         save_detector(run_dir, task.model.cpu(), config)
-        from avcorr.train.calibration import calibrate_run
 
         # Thresholds fitted on the run's real clips, stored in config.json for detect's bands.
         calibration = calibrate_run(run_dir, data_dir, device="cuda" if resolve_accelerator(config.trainer) in ("cuda", "gpu") else "cpu")

@@ -18,6 +18,8 @@ from avcorr.config import ExperimentConfig, from_dict, to_dict
 from avcorr.data.dataset import ClipBatch
 from avcorr.errors import InputError
 from avcorr.eval.metrics import roc_auc
+from avcorr.losses import compute_losses
+from avcorr.models.detector import build_detector
 
 
 def use_channels_last(model: torch.nn.Module) -> torch.nn.Module:
@@ -37,7 +39,6 @@ class DetectorTask(L.LightningModule):
 
     def __init__(self, config: dict[str, Any] | ExperimentConfig) -> None:
         super().__init__()
-        from avcorr.models.detector import build_detector
 
         values = to_dict(config) if isinstance(config, ExperimentConfig) else dict(config)
         # Plain dicts only: the Lightning checkpoint must load with torch.load(weights_only=True).
@@ -53,8 +54,6 @@ class DetectorTask(L.LightningModule):
         return self.model(mfcc, frames)
 
     def _losses(self, batch: ClipBatch) -> tuple[Any, Any]:
-        from avcorr.losses import compute_losses
-
         output = self.model(batch.mfcc, batch.frames)
         soft: torch.Tensor | None = batch.soft_label
         if any(batch.soft_label_missing):  # known on the CPU side: no device sync

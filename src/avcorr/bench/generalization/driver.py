@@ -53,7 +53,7 @@ def run_benchmark(options: BenchOptions, log: Log = print) -> dict[str, Any]:
     shared = shared_data(options, size)
     started = time.perf_counter()
     machine = clock.state.get("machine") or (machine_at_start() | {"load_average_at_start": None})
-    from avcorr.train.fit import quiet_lightning
+    from avcorr.train.fit import quiet_lightning  # lazy: pulls torch and lightning into the light bench package
 
     quiet_lightning()
     timer = StageTimer()

@@ -17,8 +17,11 @@ import numpy as np
 
 from avcorr.bench import results
 from avcorr.bench.generalization.plan import BenchOptions, BenchSize
-from avcorr.bench.state import StageClock
 from avcorr.bench.generalization.protocols import VARIANTS, BenchClip, RunResult, aggregate, fold_name
+from avcorr.bench.machine import machine_description
+from avcorr.bench.state import StageClock
+from avcorr.config import resolve_config_path
+from avcorr.data.clip_cache import ClipCache, load_clip
 
 SCHEMA_VERSION = 1
 NOTES_NAME = "generalization_notes.md"
@@ -26,8 +29,6 @@ NOTES_NAME = "generalization_notes.md"
 
 def machine_at_start() -> dict[str, Any]:
     """The shared machine description, its load average named for when it is taken (the start)."""
-    from avcorr.bench.machine import machine_description
-
     info = machine_description()
     info["load_average_at_start"] = info.pop("load_average_1_5_15")
     return info
@@ -63,8 +64,6 @@ def teacher_label_summary(cache_dir: Path, clips: Sequence[BenchClip]) -> dict[s
     over clips), and the distillation loss (BCE) of three students: the floor (s_t = y_t, the mean
     binary entropy of y_t), one that knows each clip's mean y_t, and one that predicts the global
     mean. A trained student's distillation loss sits somewhere between the floor and the last."""
-    from avcorr.data.clip_cache import ClipCache, load_clip
-
     cache = ClipCache(cache_dir)
     family = {c.clip_id: c.family for c in clips}
     per_family: dict[str, list[float]] = {}
@@ -98,8 +97,6 @@ def result_document(options: BenchOptions, size: BenchSize, fams: list[str], mac
                     clips: Sequence[BenchClip]) -> dict[str, Any]:
     """The JSON result of the runs finished so far (``planned`` of them make it complete);
     ``wall_s``: seconds this invocation has run."""
-    from avcorr.config import resolve_config_path
-
     complete = len(results) == planned
     summary = aggregate(results)
     counts: dict[str, dict[str, int]] = {}

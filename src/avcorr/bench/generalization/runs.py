@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from avcorr.bench.generalization.plan import BenchSize
-from avcorr.bench.generalization.stages import read_scores, write_scores
-from avcorr.data.cache_views import subset_view
 from avcorr.bench.generalization.protocols import VARIANTS, BenchClip, HoldOutSplit, RunResult
+from avcorr.bench.generalization.stages import read_scores, write_scores
+from avcorr.config import load_experiment_config
+from avcorr.data.cache_views import subset_view
+from avcorr.data.clip_cache import ClipCache
+from avcorr.eval.metrics import detection_metrics
 from avcorr.runtime import resolve_device
 
 
@@ -23,8 +26,6 @@ def run_config(size: BenchSize, variant: str, seed: int, device: str) -> Any:
     """The experiment config of one trained run: the size's config, its overrides, the variant's
     loss weights, the seed, the epochs; no validation split (no checkpoint is selected: the last
     epoch's weights are tested). One device: CPU, or the first GPU with the config's precision."""
-    from avcorr.config import load_experiment_config
-
     overrides = list(size.overrides) + VARIANTS[variant].overrides() + [
         f"trainer.seed={seed}", f"trainer.max_epochs={size.epochs}", "data.val_fraction=0.0", "trainer.devices=1"]
     if resolve_device(device).type == "cpu":
@@ -37,9 +38,8 @@ def run_config(size: BenchSize, variant: str, seed: int, device: str) -> Any:
 def score_test_fold(run_dir: Path, cache_dir: Path, clip_ids: Sequence[str], device: str) -> dict[str, tuple[float, float]]:
     """(score, mean student correlation) of the test fold's clips by a trained run; the score is
     the mean frame probability of fake."""
-    from avcorr.data.clip_cache import ClipCache
-    from avcorr.data.dataset import list_clips
-    from avcorr.eval.evaluate import load_run, score_clips
+    from avcorr.data.dataset import list_clips  # lazy: torch and cv2
+    from avcorr.eval.evaluate import load_run, score_clips  # lazy: torch
 
     wanted = set(clip_ids)
     entries = [e for e in list_clips(ClipCache(cache_dir)) if e.clip_id in wanted]
@@ -52,8 +52,6 @@ def split_metrics(split: HoldOutSplit, clips: Sequence[BenchClip], scores: dict[
                   variant: str, seed: int, wall_s: float) -> RunResult:
     """ROC-AUC, AP and EER on unseen real + held-out fakes; ROC-AUC on unseen real + seen fakes;
     ROC-AUC of 1 − mean correlation on unseen real + held-out fakes. ``wall_s``: the run's seconds."""
-    from avcorr.eval.metrics import detection_metrics
-
     by_id = {c.clip_id: c for c in clips}
 
     def table(ids: Sequence[str], column: int = 0):  # noqa: ANN202
@@ -78,7 +76,7 @@ def train_and_score(size: BenchSize, variant: str, seed: int, split: HoldOutSpli
     The run folder keeps ``model/`` (weights, config, logs) and ``scores.csv``; the training view
     and Lightning's ``last.ckpt`` are removed once the weights are written.
     """
-    from avcorr.train.fit import LAST_CHECKPOINT, fit
+    from avcorr.train.fit import LAST_CHECKPOINT, fit  # lazy: pulls torch and lightning into the light bench package
 
     scores_path = run_dir / "scores.csv"
     if scores_path.exists():
@@ -100,7 +98,7 @@ def calibrate_training(size: BenchSize, device: str) -> float:
     timed steps after a warm-up). The network stays on the CPU; ``device`` only picks the config."""
     import torch
 
-    from avcorr.models.detector import build_detector
+    from avcorr.models.detector import build_detector  # lazy: torch
 
     config = run_config(size, "full", 0, device)
     model = build_detector(config.model)

@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from avcorr.bench.generalization.plan import BenchSize
-from avcorr.errors import InputError
 from avcorr.bench.generalization.protocols import BenchClip, assign_folds, fold_name, fold_of
+from avcorr.data.clip_cache import ClipCache, load_clip
+from avcorr.data.manifest import ManifestRow, read_manifest, write_manifest
+from avcorr.errors import InputError
+from avcorr.forge.forge import ForgeOptions, run_forge
+from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
 
 
 def shared_real_rows(data_dir: Path) -> list:
     """The real clips of a ``catalog.csv`` folder as source rows, one identity each. Ids are
     ``shared-NN`` (never a GRID file name, so no clip gets a transcript that its forgeries lack)."""
-    from avcorr.data.manifest import ManifestRow
-
     with (data_dir / "catalog.csv").open(newline="") as handle:
         files = sorted(r["file"] for r in csv.DictReader(handle) if r.get("label", "").strip() == "real")
     rows = []
@@ -39,8 +41,7 @@ def build_sources(work: Path, size: BenchSize, shared: Path | None, fold_seed: i
                   log: Callable[[str], None]) -> dict[str, Any]:
     """Synth clips + shared real clips, dealt into folds by identity → ``work/sources.csv``. The
     fold is the manifest's ``split``, so forge picks donors inside it."""
-    from avcorr.data.manifest import read_manifest, write_manifest
-    from avcorr.forge.synth import SynthOptions, synthesize_dataset
+    from avcorr.forge.synth import SynthOptions, synthesize_dataset  # lazy: cv2
 
     rows = []
     if size.synth_clips > 0:
@@ -70,9 +71,6 @@ def build_sources(work: Path, size: BenchSize, shared: Path | None, fold_seed: i
 def forge_sources(work: Path, size: BenchSize, forge_seed: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Every method on every source → ``work/forged`` (redone from scratch if a run was cut; the
     real rows are re-encoded the same way)."""
-    from avcorr.data.manifest import read_manifest
-    from avcorr.forge.forge import ForgeOptions, run_forge
-
     out = work / "forged"
     if out.exists():
         shutil.rmtree(out)
@@ -88,9 +86,6 @@ def forge_sources(work: Path, size: BenchSize, forge_seed: int, log: Callable[[s
 def prepare_forged(work: Path, size: BenchSize, workers: int, log: Callable[[str], None]) -> dict[str, Any]:
     """The clip cache with the phonetic teacher's posteriors and soft labels → ``work/cache``
     (prepare skips what is done)."""
-    from avcorr.data.manifest import read_manifest
-    from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
-
     rows = read_manifest(work / "forged" / "manifest.csv")
     log(f"prepare: {len(rows)} clips with the phonetic teacher on {workers} worker(s)")
     max_frames = int(round(size.max_seconds * 25)) if size.max_seconds else 1000
@@ -105,8 +100,6 @@ def prepare_forged(work: Path, size: BenchSize, workers: int, log: Callable[[str
 def bench_clips(cache_dir: Path, forged_dir: Path | None = None) -> list[BenchClip]:
     """The cache's clips with their folds (from the ``foldK`` split they carry) and, when forge's
     ``forgeries.jsonl`` is at hand, the identities of their face donors."""
-    from avcorr.data.clip_cache import ClipCache
-
     donors = face_donors(forged_dir) if forged_dir is not None else {}
     rows = ClipCache(cache_dir).read_manifest()
     return [BenchClip(clip_id=r["clip_id"], label=int(r["label"]), method=r.get("method") or "real",
@@ -116,8 +109,6 @@ def bench_clips(cache_dir: Path, forged_dir: Path | None = None) -> list[BenchCl
 
 def face_donors(forged_dir: Path) -> dict[str, tuple[str, ...]]:
     """Fake clip id → identities of the other clips it took a face from (forge records clip ids)."""
-    from avcorr.data.manifest import read_manifest
-
     log_path, manifest = forged_dir / "forgeries.jsonl", forged_dir / "manifest.csv"
     if not log_path.exists() or not manifest.exists():
         return {}
@@ -136,8 +127,7 @@ def face_donors(forged_dir: Path) -> dict[str, tuple[str, ...]]:
 def zero_shot_scores(cache_dir: Path, out_csv: Path) -> dict[str, tuple[float, float]]:
     """The phonetic teacher's zero-shot (score, mean correlation) of every cached clip, from the
     cached posteriors; the score is a probability of fake. Read back from ``out_csv`` when there."""
-    from avcorr.data.clip_cache import ClipCache, load_clip
-    from avcorr.teachers.zero_shot import zero_shot
+    from avcorr.teachers.zero_shot import zero_shot  # lazy: torch
 
     if out_csv.exists():
         return read_scores(out_csv)

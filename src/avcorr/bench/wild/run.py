@@ -24,17 +24,19 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
+from avcorr.bench.machine import machine_description
 from avcorr.bench.results import git_commit
 from avcorr.bench.state import StageClock
-from avcorr.data.catalog import CatalogClip, read_catalog
-from avcorr.data.corpus_options import DEFAULT_CORPUS, CorpusOptions
-from avcorr.bench.wild.folds import Fold, build_folds, cap_real_groups, check_folds
+from avcorr.bench.wild.folds import Fold, build_folds, check_folds
 from avcorr.bench.wild.report import ScoreRow, build_report, write_report
-from avcorr.bench.wild.variants import (WILD_VARIANTS, rows_for, run_features, run_pseudo, run_reals_only, run_student,
-                                        run_zero_shot)
-from avcorr.cues.corpus import CONSISTENCY
+from avcorr.bench.wild.variants import (
+    WILD_VARIANTS, rows_for, run_features, run_pseudo, run_reals_only, run_student, run_zero_shot,
+)
+from avcorr.cues.corpus import CONSISTENCY, FEATURE_GROUPS, corpus_tables
+from avcorr.data.catalog import CatalogClip, cap_real_groups, read_catalog
+from avcorr.data.corpus_options import DEFAULT_CORPUS, CorpusOptions
 from avcorr.errors import ConfigError
-from avcorr.runtime import plain_json
+from avcorr.runtime import StageTimer, plain_json
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str], Iterable[T]]
@@ -97,9 +99,6 @@ def _corpus(options: WildOptions, clips: dict[str, CatalogClip], clock: StageClo
     """Stages 2–4 through :func:`avcorr.cues.corpus.corpus_tables` (the layout ``fit-detector`` shares):
     prepare once, cut to fixed length, feature tables; each reuses what an earlier run made, and
     refuses a work folder prepared or cut differently."""
-    from avcorr.cues.corpus import FEATURE_GROUPS, corpus_tables
-    from avcorr.runtime import StageTimer
-
     corpus = options.corpus
     timer = StageTimer()
     made = corpus_tables(list(clips.values()), options.work_dir, prepare_frames=corpus.prepare_frames,
@@ -195,8 +194,6 @@ def read_score_rows(work: Path) -> list[ScoreRow]:
 def _report(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence[Fold], clock: StageClock,
             log: Callable[[str], None]) -> dict[str, Any]:
     """Stage 6: the tables, from every run finished so far (safe beside a run in progress)."""
-    from avcorr.bench.machine import machine_description
-
     rows = read_score_rows(options.work_dir)
     machine = clock.state.setdefault("machine", machine_description())
     clock.save()

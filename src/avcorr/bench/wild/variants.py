@@ -24,16 +24,21 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from avcorr.data.catalog import CatalogClip
 from avcorr.bench.wild.folds import Fold
 from avcorr.bench.wild.report import ScoreRow
+from avcorr.config import load_experiment_config
+from avcorr.cues.classifier import fit_classifier, out_of_fold_scores
 from avcorr.cues.corpus import ANIMATION, BACKGROUND, CONSISTENCY, CONTAINER, TRACE, feature_names
-from avcorr.cues.real_reference import CUES as REAL_CUES
-from avcorr.cues.real_reference import fit_reference, reference_columns
+from avcorr.cues.real_reference import CUES as REAL_CUES, fit_reference, reference_columns
+from avcorr.data.cache_views import subset_view
+from avcorr.data.catalog import CatalogClip
 from avcorr.data.clip_cache import ClipCache, load_clip
+from avcorr.data.dataset import list_clips
+from avcorr.detect.zero_shot import ZeroShotCalibration
+from avcorr.eval.calibration import Calibration, calibrate
+from avcorr.eval.evaluate import load_run, score_clips
 from avcorr.pseudo.registry import PSEUDO_TYPES
 from avcorr.train.pseudo import PseudoTrainOptions, fit_pseudo_detector, score_clip
-from avcorr.eval.calibration import Calibration, calibrate
 
 
 
@@ -138,8 +143,6 @@ def run_features(variant: WildVariant, fold: Fold, clips: Mapping[str, CatalogCl
 
     The threshold comes from training-side real clips scored by grouped inner folds (models that
     did not see the clip's source group), not from in-sample scores."""
-    from avcorr.cues.classifier import fit_classifier, out_of_fold_scores
-
     names = feature_names(tables, variant.groups)
     train = [i for i in fold.train_ids if i in tables]
     labels = [clips[i].label for i in train]
@@ -163,8 +166,6 @@ def run_zero_shot(fold: Fold, clips: Mapping[str, CatalogClip], consistency: Map
                   false_alarm_rate: float, uncertain_rate: float) -> tuple[dict[str, float], Calibration]:
     """Zero-shot scores from the training side's real clips only (their mean correlations are the
     reference); thresholds from those reals' leave-one-out scores."""
-    from avcorr.detect.zero_shot import ZeroShotCalibration
-
     reference = {i: consistency[i] for i in fold.train_ids
                  if clips[i].label == 0 and np.isfinite(consistency.get(i, np.nan))}
     mapping = ZeroShotCalibration(mean_correlations=list(reference.values()), clips=list(reference),
@@ -180,16 +181,12 @@ def run_student(variant: WildVariant, fold: Fold, seed: int, clips: Mapping[str,
     """Train the student on the fold's training clips (resuming a cut run), score the held-out
     clips and the training reals; the threshold comes from the training reals (in-sample: the
     network has seen them, so its held-out false-alarm rate is what the report checks)."""
-    from avcorr.config import load_experiment_config
-    from avcorr.data.cache_views import subset_view
-    from avcorr.train.fit import LAST_CHECKPOINT, fit
+    from avcorr.train.fit import LAST_CHECKPOINT, fit  # lazy: lightning and matplotlib, for the trained variants only
 
     scores_path = run_dir / "scores.csv"
     if not scores_path.exists():
         model_dir = run_dir / "model"
         if not (model_dir / "model.safetensors").exists():
-            from avcorr.data.clip_cache import ClipCache
-
             prepared = {p.stem for p in ClipCache(cache_dir).clip_files()}  # a clip prepare failed on is left out
             view = subset_view(cache_dir, [i for i in fold.train_ids if i in prepared], run_dir / "train_cache")
             config = load_experiment_config(config_name, [
@@ -210,10 +207,6 @@ def run_student(variant: WildVariant, fold: Fold, seed: int, clips: Mapping[str,
 
 def score_student(model_dir: Path, cache_dir: Path, clip_ids: Sequence[str]) -> dict[str, float]:
     """The mean frame probability of fake of each clip, by the one long-clip scorer."""
-    from avcorr.data.clip_cache import ClipCache
-    from avcorr.data.dataset import list_clips
-    from avcorr.eval.evaluate import load_run, score_clips
-
     wanted = set(clip_ids)
     entries = [e for e in list_clips(ClipCache(cache_dir)) if e.clip_id in wanted]
     model, config = load_run(model_dir, device="cpu")

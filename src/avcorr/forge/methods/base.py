@@ -134,6 +134,7 @@ def get_method(name: str) -> ForgeryMethod:
 def _load_builtin() -> None:
     if _REGISTRY:
         return
+    # here, not on top: each method module imports this one
     from avcorr.forge.methods import audio_swap, face_swap, lip_rewrite, still_talk, tts_dub
 
     for module in (audio_swap, tts_dub, lip_rewrite, still_talk, face_swap):

@@ -13,8 +13,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from avcorr.teachers.base import TeacherOutput
 from avcorr.teachers.phonetic.audio import PhoneRecognizer, audio_viseme_posteriors, mix_uniform, viseme_occupancy
 from avcorr.teachers.phonetic.fit import LabelledClip, fit_from_clips, known_transcript
+from avcorr.teachers.visemes import VISEMES
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
 
@@ -75,9 +77,6 @@ class SwapEvaluation:
 def score_pairs(clips: Sequence[AnalysedClip], visual: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]],
                 options: ZeroShotOptions = ZeroShotOptions()) -> tuple[np.ndarray, np.ndarray]:
     """Zero-shot fake probability and mean soft label y_t for each (video, audio) pair."""
-    from avcorr.teachers.base import TeacherOutput
-    from avcorr.teachers.visemes import VISEMES
-
     scores, labels = [], []
     for video, audio in pairs:
         t = min(clips[video].num_frames, clips[audio].num_frames)
