@@ -8,7 +8,6 @@ both work). Unknown keys are errors, never silently ignored.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import UnionType
@@ -286,12 +285,6 @@ def load_experiment_config(path: str | Path | None = None, overrides: Sequence[s
         values = loaded
     apply_overrides(values, overrides)
     config = from_dict(ExperimentConfig, values)
-    config.model.validate()
-    return config
-
-
-def experiment_config_from_json(text: str) -> ExperimentConfig:
-    config = from_dict(ExperimentConfig, json.loads(text))
     config.model.validate()
     return config
 

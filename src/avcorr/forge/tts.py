@@ -15,7 +15,7 @@ import ctypes
 import os
 import pickle
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -77,10 +77,6 @@ class TimedPhone:
     viseme: str
     espeak: str = ""
 
-    @property
-    def phone_arpabet(self) -> str:
-        return self.phone
-
 
 @dataclass
 class Speech:
@@ -98,9 +94,6 @@ class Speech:
     @property
     def duration_s(self) -> float:
         return len(self.audio) / self.sample_rate
-
-    def phones_json(self) -> list[dict]:
-        return [asdict(p) for p in self.phones]
 
 
 # eSpeak's English phoneme mnemonics (stress marks removed) → ARPAbet. A few diphthongs with a

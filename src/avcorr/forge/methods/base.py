@@ -139,8 +139,3 @@ def _load_builtin() -> None:
 
     for module in (audio_swap, tts_dub, lip_rewrite, still_talk, face_swap):
         module.register(register_method)
-
-
-def window_slice(request: ForgeRequest) -> slice:
-    start, end = request.frame_range
-    return slice(start, end)
