@@ -223,3 +223,21 @@ def test_sigterm_of_the_prepare_cli_exits_143_and_leaves_no_process(tmp_path):
     finally:
         for pid in _session_pids(process.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_an_old_cache_file_of_an_id_now_hashed_is_adopted_not_prepared_again(tmp_path, stub_tracker):
+    from avcorr.data.clip_cache import safe_name
+
+    rows = [ManifestRow(clip_id="real/id01/a", video_path=str(_good(tmp_path / "a.mp4")), label=0)]
+    cache = ClipCache(tmp_path / "cache")
+    prep.prepare_manifest(rows, cache.root, workers=1)
+    new = cache.path_for("real/id01/a")
+    legacy = new.with_name(safe_name("real/id01/a") + ".npz")  # the name before hashed names
+    new.rename(legacy)
+    stamp = legacy.stat().st_mtime_ns
+    again = prep.prepare_manifest(rows, cache.root, workers=1)
+    assert (again.done, again.skipped) == (0, 1)
+    assert [p.name for p in cache.clip_files()] == [new.name] and new.stat().st_mtime_ns == stamp
+    assert [r["clip_id"] for r in cache.read_manifest()] == ["real/id01/a"]
+    legacy.write_bytes(new.read_bytes())  # an old file of *another* id that maps to the same safe name
+    assert not cache.has("real_id01/a") and legacy.exists()

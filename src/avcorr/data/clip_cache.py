@@ -194,7 +194,24 @@ class ClipCache:
         return clip_file(self.root, clip_id)
 
     def has(self, clip_id: str) -> bool:
-        return self.path_for(clip_id).exists()
+        path = self.path_for(clip_id)
+        return path.exists() or self._adopt_legacy(clip_id, path)
+
+    def _adopt_legacy(self, clip_id: str, path: Path) -> bool:
+        """A clip of an older cache stored as ``safe_name(id).npz`` (before ids that need it got a
+        hash in their name) is renamed to its name now, when its metadata says it is ``clip_id``:
+        the clip is kept, not prepared again beside its old file."""
+        name = f"{safe_name(clip_id)}.npz"
+        legacy = self.root / CLIPS_DIR / name
+        if legacy == path or len(name.encode()) > NAME_MAX_BYTES or not legacy.exists():
+            return False  # (a name over the limit could never have been written)
+        try:
+            if load_meta(legacy).clip_id != clip_id:
+                return False  # another id that safe_name maps to the same name
+        except InputError:
+            return False
+        os.replace(legacy, path)
+        return True
 
     def write(self, record: ClipRecord) -> Path:
         return save_clip(self.path_for(record.meta.clip_id), record)
