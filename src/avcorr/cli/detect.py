@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import typer
 
-from avcorr.cli.common import print_json, progress, stop_on_signals, stop_status
+from avcorr.cli.common import print_json, stop_on_signals, stop_status
 from avcorr.detect import detect_videos, load
 from avcorr.detect.batch import write_batch_report
 from avcorr.detect.registry import resolve
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
         try:
             with stop_on_signals():
                 try:
-                    detect_videos(batch.todo_progress(), detector, audio_paths=batch.todo_audio(), on_done=batch.finished)
+                    detect_videos(batch.todo, detector, audio_paths=batch.todo_audio(), on_done=batch.finished)
                 finally:
                     detector.close()
         except KeyboardInterrupt as stop:
@@ -193,20 +193,16 @@ class Batch:
         self.new: dict[str, VideoVerdict] = {}
         self.extra: list[VideoVerdict] = []
         self.emitted = False
-        self.terminal = sys.stderr.isatty()
         if self.previous:
             typer.echo(f"avcorr: {len(self.previous)} of {len(self.keys)} video(s) already judged in {results.path}; "
                        f"{len(self.todo)} to do", err=True)
-
-    def todo_progress(self) -> Any:
-        """The videos to judge; on a terminal, behind a progress bar (elsewhere :meth:`finished` prints lines)."""
-        return progress(self.todo, "detect") if self.terminal else iter(self.todo)
 
     def todo_audio(self) -> list[Path | None] | None:
         return [self.audio] * len(self.todo) if self.audio is not None else None
 
     def finished(self, verdict: VideoVerdict) -> None:
-        """One video done: on disk in ``--out`` before the next starts, and a progress line."""
+        """One video done: on disk in ``--out`` before the next starts, and a progress line on stderr
+        (a line per video, not a bar: it reads the same in a terminal, a log file and a pipe)."""
         key = video_key(verdict.path, verdict.audio_path)
         self.new[key] = verdict
         if self.results is not None:
@@ -214,16 +210,15 @@ class Batch:
                 self.results.append(verdict.to_dict())
             except OSError as exc:
                 raise InputError(self.results.path, f"cannot append to the results file ({exc.strerror or exc})", stage="output") from None
-        if not self.terminal:
-            done = len(self.previous) + len(self.new)
-            if verdict.error:
-                outcome = f"failed: {verdict.error}"
-            elif verdict.score is not None:
-                outcome = f"{verdict.verdict} ({verdict.score:.3f})"
-            else:  # too little to judge
-                outcome = f"{verdict.verdict}: {verdict.details.get('reason', '')}"
-            sys.stderr.write(f"detect [{done}/{len(self.keys)}] {verdict.path}: {' '.join(outcome.split())}\n")
-            sys.stderr.flush()
+        done = len(self.previous) + len(self.new)
+        if verdict.error:
+            outcome = f"failed: {verdict.error}"
+        elif verdict.score is not None:
+            outcome = f"{verdict.verdict} ({verdict.score:.3f})"
+        else:  # too little to judge
+            outcome = f"{verdict.verdict}: {verdict.details.get('reason', '')}"
+        sys.stderr.write(f"detect [{done}/{len(self.keys)}] {verdict.path}: {' '.join(outcome.split())}\n")
+        sys.stderr.flush()
 
     def add(self, verdicts: list[VideoVerdict]) -> None:
         self.extra += verdicts
