@@ -22,7 +22,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -39,6 +39,8 @@ from avcorr.media.encode import write_video
 from avcorr.media.face import FaceTracker
 from avcorr.runtime import StageTimer, plain_json
 from avcorr.teachers.phonetic.audio import PhoneRecognizer, grid_transcript
+
+T = TypeVar("T")
 
 DEFAULT_METHODS = ["audio-swap", "audio-swap-self", "tts-dub", "lip-rewrite", "lip-rewrite-self",
                    "still-talk", "still-talk-self", "face-swap"]
@@ -149,7 +151,19 @@ class SourceStore:
         self._recognizer = None
         self.bad: dict[str, InputError] = {}
 
-    def media(self, clip_id: str):
+    def _timed(self, clip_id: str, stage: str, work: Callable[[], T]) -> T:
+        """``work()``, its wall time added to ``stage``; an InputError is kept for the clip, so a
+        bad clip fails at once the next time any stage asks for it."""
+        started = time.perf_counter()
+        try:
+            return work()
+        except InputError as exc:
+            self.bad[clip_id] = exc
+            raise
+        finally:
+            self.timer.add(stage, started)
+
+    def media(self, clip_id: str) -> Any:
         if clip_id in self.bad:
             raise self.bad[clip_id]
         if clip_id in self._media:
@@ -157,14 +171,8 @@ class SourceStore:
             return self._media[clip_id]
 
         row = self.rows[clip_id]
-        started = time.perf_counter()
-        try:
-            clip = read_media(row.video_path, row.audio_path or None, fps=self.fps, max_frames=self.max_frames)
-        except InputError as exc:
-            self.bad[clip_id] = exc
-            raise
-        finally:
-            self.timer.add("decode", started)
+        clip = self._timed(clip_id, "decode", lambda: read_media(row.video_path, row.audio_path or None, fps=self.fps,
+                                                                 max_frames=self.max_frames))
         self._media[clip_id] = clip
         self._audio.setdefault(clip_id, clip.audio)
         while len(self._media) > 2:
@@ -177,19 +185,10 @@ class SourceStore:
             raise self.bad[clip_id]
         if clip_id not in self._audio:
             row = self.rows[clip_id]
-            started = time.perf_counter()
             limit = self.max_frames / self.fps if self.max_frames else None
-            try:
-                if row.audio_path:
-                    audio = read_audio(row.audio_path, max_duration_s=limit, align_to_video=False)
-                else:
-                    audio = read_audio(row.video_path, max_duration_s=limit)
-            except InputError as exc:
-                self.bad[clip_id] = exc
-                raise
-            finally:
-                self.timer.add("decode", started)
-            self._audio[clip_id] = audio
+            self._audio[clip_id] = self._timed(clip_id, "decode", lambda: (
+                read_audio(row.audio_path, max_duration_s=limit, align_to_video=False) if row.audio_path
+                else read_audio(row.video_path, max_duration_s=limit)))
         return self._audio[clip_id]
 
     def track(self, clip_id: str) -> tuple[np.ndarray, np.ndarray]:
@@ -200,14 +199,7 @@ class SourceStore:
             clip = self.media(clip_id)
             if self._tracker is None:
                 self._tracker = FaceTracker()
-            started = time.perf_counter()
-            try:
-                track = self._tracker.track(clip.frames, path=clip.path)
-            except InputError as exc:
-                self.bad[clip_id] = exc
-                raise
-            finally:
-                self.timer.add("track", started)
+            track = self._timed(clip_id, "track", lambda: self._tracker.track(clip.frames, path=clip.path))
             self._tracks[clip_id] = (track.landmarks, track.found)
         return self._tracks[clip_id]
 

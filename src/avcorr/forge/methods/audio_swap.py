@@ -15,6 +15,9 @@ from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, Forge
 
 @dataclass
 class AudioSwap:
+    """The source's frames with another soundtrack: a real clip's (``audio_donor`` other or self)
+    or synthetic speech (``tts``, :mod:`avcorr.forge.methods.tts_dub`)."""
+
     name: str = "audio-swap"
     audio_donor: DonorKind = "other"
     needs_face: bool = False
@@ -23,9 +26,11 @@ class AudioSwap:
     labels: ForgeryLabels = ForgeryLabels(audio_label=1, video_label=0, sync_label=1)
 
     def forge(self, request: ForgeRequest) -> ForgedClip:
-        if request.audio_donor is None:
-            raise ValueError(f"{self.name} needs an audio donor")
-        return ForgedClip(frames=request.source.frames, audio=request.audio_donor.audio, params={})
+        donor = request.audio_donor
+        if donor is None:
+            raise ValueError(f"{self.name} needs {'synthetic speech' if self.audio_donor == 'tts' else 'an audio donor'}")
+        return ForgedClip(frames=request.source.frames, audio=donor.audio,
+                          params={"text": donor.text} if self.audio_donor == "tts" else {})
 
 
 def register(add: Callable[[str, Callable[[], object]], None]) -> None:

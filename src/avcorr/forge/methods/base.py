@@ -139,3 +139,29 @@ def _load_builtin() -> None:
 
     for module in (audio_swap, tts_dub, lip_rewrite, still_talk, face_swap):
         module.register(register_method)
+
+
+@dataclass
+class VisemeDriven:
+    """What a method that moves the source's mouth to an audio donor's visemes declares (lip-rewrite,
+    still-talk; their ``-self`` variants take the donor from the same identity): a forgery of both
+    audio and video, out of sync."""
+
+    name: str = ""
+    audio_donor: DonorKind = "other"
+    needs_face: bool = True
+    needs_face_donor: bool = False
+    needs_visemes: bool = True
+    labels: ForgeryLabels = ForgeryLabels(audio_label=1, video_label=1, sync_label=0)
+
+
+def viseme_driven_inputs(request: ForgeRequest, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """The source's (T, 478, 2) float64 landmark positions (pixels) and (T,) face-found mask, for a
+    method that moves the mouth to its audio donor's visemes; ValueError when the source has no
+    landmarks or the donor no visemes."""
+    source, donor = request.source, request.audio_donor
+    if donor is None or donor.visemes is None or source.landmarks is None:
+        raise ValueError(f"{method} needs landmarks and an audio donor with visemes")
+    marks = source.landmarks[..., :2].astype(np.float64)
+    found = source.found if source.found is not None else np.ones(len(marks), dtype=bool)
+    return marks, found

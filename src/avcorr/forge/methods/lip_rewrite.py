@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from avcorr.forge.methods import landmarks as lm
-from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
+from avcorr.forge.methods.base import ForgedClip, ForgeRequest, ForgeryLabels, VisemeDriven, viseme_driven_inputs
 from avcorr.forge.methods.blend import mask_box, paste, region_mask, sample_blend_style
 from avcorr.forge.methods.speech import mouth_trajectory
 from avcorr.forge.methods.warp import apply_affine, fit_similarity
@@ -31,22 +31,14 @@ CANDIDATES = 24  # source frames considered per output frame in the path search
 
 
 @dataclass
-class LipRewrite:
+class LipRewrite(VisemeDriven):
     name: str = "lip-rewrite"
-    audio_donor: DonorKind = "other"
-    needs_face: bool = True
-    needs_face_donor: bool = False
-    needs_visemes: bool = True
-    labels: ForgeryLabels = ForgeryLabels(audio_label=1, video_label=1, sync_label=0)
 
     def forge(self, request: ForgeRequest) -> ForgedClip:
         source, rng = request.source, request.rng
+        marks, found = viseme_driven_inputs(request, self.name)
         donor = request.audio_donor
-        if donor is None or donor.visemes is None or source.landmarks is None:
-            raise ValueError("lip-rewrite needs landmarks and an audio donor with visemes")
         start, end = request.frame_range
-        marks = source.landmarks[..., :2].astype(np.float64)
-        found = source.found if source.found is not None else np.ones(len(marks), dtype=bool)
         style = sample_blend_style(rng)
         want_open, want_spread, trajectory = mouth_trajectory(donor.visemes, rng)
         region_scale = float(rng.uniform(1.2, 2.2))  # mask size around the lips, × lip extent (up to Wav2Lip-like lower face)

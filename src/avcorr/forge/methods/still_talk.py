@@ -23,29 +23,21 @@ import cv2
 import numpy as np
 
 from avcorr.forge.methods import landmarks as lm
-from avcorr.forge.methods.base import DonorKind, ForgedClip, ForgeRequest, ForgeryLabels
+from avcorr.forge.methods.base import ForgedClip, ForgeRequest, ForgeryLabels, VisemeDriven, viseme_driven_inputs
 from avcorr.forge.methods.speech import mouth_trajectory
 from avcorr.forge.methods.warp import TriangleMesh, apply_affine, expand_box, invert_affine
 from avcorr.media import landmarks as facemesh
 
 
 @dataclass
-class StillTalk:
+class StillTalk(VisemeDriven):
     name: str = "still-talk"
-    audio_donor: DonorKind = "other"
-    needs_face: bool = True
-    needs_face_donor: bool = False
-    needs_visemes: bool = True
-    labels: ForgeryLabels = ForgeryLabels(audio_label=1, video_label=1, sync_label=0)
 
     def forge(self, request: ForgeRequest) -> ForgedClip:
         source, rng = request.source, request.rng
+        marks, found = viseme_driven_inputs(request, self.name)
         donor = request.audio_donor
-        if donor is None or donor.visemes is None or source.landmarks is None:
-            raise ValueError("still-talk needs landmarks and an audio donor with visemes")
         start, end = request.frame_range
-        marks = source.landmarks[..., :2].astype(np.float64)
-        found = source.found if source.found is not None else np.ones(len(marks), dtype=bool)
         still = _pick_still(marks, found, start, rng, partial=request.window is not None)
         reference = marks[still]
         image = source.frames[still]
