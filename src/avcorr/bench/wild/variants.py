@@ -28,7 +28,7 @@ from avcorr.bench.wild.folds import Fold
 from avcorr.bench.wild.report import ScoreRow
 from avcorr.config import load_experiment_config
 from avcorr.cues.classifier import fit_classifier, out_of_fold_scores
-from avcorr.cues.corpus import ANIMATION, BACKGROUND, CONSISTENCY, CONTAINER, TRACE, feature_names
+from avcorr.cues.corpus import ANIMATION, BACKGROUND, CONSISTENCY, CONTAINER, DYNAMICS, TRACE, feature_names
 from avcorr.cues.real_reference import CUES as REAL_CUES, fit_reference, reference_columns
 from avcorr.data.cache_views import subset_view
 from avcorr.data.catalog import CatalogClip
@@ -84,6 +84,10 @@ WILD_VARIANTS: dict[str, WildVariant] = {v.name: v for v in (
                 groups=(CONSISTENCY, ANIMATION, BACKGROUND)),
     WildVariant("fused", "features", "all visual cues + the zero-shot consistency, fitted on the training side",
                 groups=(TRACE, ANIMATION, BACKGROUND, CONSISTENCY)),
+    WildVariant("cues-dynamics", "features", "the dynamics features, fitted as a classifier on the training side "
+                "(genuine fakes of the other families included)", groups=(DYNAMICS,)),
+    WildVariant("cues-trace-dynamics", "features", "visual traces + dynamics features, fitted on the training side",
+                groups=(TRACE, DYNAMICS)),
 )}
 
 
