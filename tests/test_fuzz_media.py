@@ -27,19 +27,15 @@ def _load_fuzz():
 
 fuzz = _load_fuzz()
 SEED_FILES = sorted(fuzz.SEEDS.glob("seed*"))
-#: Crashes the fuzzer found that are not fixed yet (in avcorr/media): strict xfails, so that the fix
-#: shows up as XPASS and its entry must then be removed here.
-OPEN_CRASHES = {
-    "crash-0fccaa1c29249ab3.bin": "media.probe: a stream FFmpeg has no codec for has codec_context None (ctx.width)",
-    "crash-06464f7978e5ff51.bin": "media.probe: a stream FFmpeg has no codec for has codec_context None (ctx.name)",
-    "crash-7834888071b2e6d0.bin": "media.decode: audio frames that change format mid-stream break the AudioResampler (ValueError)",
-    "crash-70f01d3b11e9730d.bin": "media.decode: the AudioResampler's graph refuses a frame (av.error.ArgumentError outside the packet guard)",
-}
+#: Crashes the fuzzer found, each kept as a regression input (none open: each was fixed in avcorr/media).
+OPEN_CRASHES: dict[str, str] = {}
 
 
 def _replay(path: Path):
     reason = OPEN_CRASHES.get(path.name)
     return pytest.param(path, id=path.name, marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else [])
+
+
 MUTATIONS = st.builds(fuzz.Mutation, kind=st.sampled_from(fuzz.KINDS), at=st.floats(0.0, 1.0, exclude_max=True),
                       size=st.sampled_from([1, 4, 16, 64, 512, 4096]), value=st.integers(0, 2**31 - 1))
 
@@ -64,7 +60,6 @@ def test_the_seeds_are_valid_clips(seed):
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.xfail(strict=True, reason="the derandomized examples meet the open crashes (OPEN_CRASHES)")
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(seed=st.sampled_from(SEED_FILES), mutations=st.lists(MUTATIONS, min_size=1, max_size=4))

@@ -222,15 +222,30 @@ def _decode_audio(path: str | Path, sample_rate: int, max_duration_s: float | No
                 if gap > _AUDIO_GAP_S * sample_rate:  # the lost packets' span, as silence
                     pieces.append(np.zeros(gap, np.float32))
                     total += gap
+            try:
+                outs = resampler.resample(frame)
+            except (ValueError, av.error.FFmpegError):
+                # the stream changed format, layout or rate mid-way: a fresh resampler takes the new
+                # setup; a frame it still refuses is lost like a bad packet
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+                try:
+                    outs = resampler.resample(frame)
+                except (ValueError, av.error.FFmpegError):
+                    report.audio_packets_skipped += 1
+                    continue
             skipped = report.audio_packets_skipped
-            for out in resampler.resample(frame):
+            for out in outs:
                 pieces.append(out.to_ndarray().reshape(-1))
                 total += pieces[-1].size
                 decoded += pieces[-1].size
             if limit is not None and total >= limit:
                 break
         else:
-            for out in resampler.resample(None):
+            try:
+                flushed = resampler.resample(None)
+            except (ValueError, av.error.FFmpegError):
+                flushed = []  # the resampler's last buffered samples (a few ms) are lost
+            for out in flushed:
                 pieces.append(out.to_ndarray().reshape(-1))
                 decoded += pieces[-1].size
     if not decoded:

@@ -64,6 +64,11 @@ def probe(path: str | Path, require_video: bool = True) -> MediaInfo:
         whole = container.duration / 1_000_000 if container.duration is not None else None
         info = MediaInfo(path=str(path), width=0, height=0, source_fps=None, duration_s=whole, has_audio=audio is not None,
                          container_duration_s=whole, file_bytes=path.stat().st_size, has_video=video is not None)
+        if video is not None and video.codec_context is None:
+            raise InputError(path, "the video stream's codec is unknown to FFmpeg", stage="decode")
+        if audio is not None and audio.codec_context is None:
+            audio = None  # an audio codec FFmpeg does not know: as if there were no audio track
+            info.has_audio = False
         if audio is not None:
             ctx = audio.codec_context
             info.audio_duration_s = stream_duration(audio)
