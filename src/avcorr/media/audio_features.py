@@ -14,6 +14,7 @@ vectors so that frame t of the video owns vectors ``4t .. 4t + 3``.
 from __future__ import annotations
 
 import functools
+from typing import Iterator
 
 import numpy as np
 
@@ -27,6 +28,8 @@ LIFTER = 22
 STFT_WINDOW = 640
 STFT_BINS = STFT_WINDOW // 2 + 1
 _EPS = np.finfo(np.float64).eps
+#: MFCC frames (10 ms each) transformed at once: ~40 s of audio, a few tens of MB.
+_MFCC_BLOCK = 4096
 
 
 def fit_vectors(features: np.ndarray, num_frames: int) -> np.ndarray:
@@ -39,13 +42,15 @@ def fit_vectors(features: np.ndarray, num_frames: int) -> np.ndarray:
     return features[:target]
 
 
-def _frames(signal: np.ndarray, length: int, step: int) -> np.ndarray:
-    """Overlapping frames ``(n, length)``; the tail is zero-padded to a whole frame."""
+def _frame_blocks(signal: np.ndarray, length: int, step: int, block: int) -> Iterator[np.ndarray]:
+    """Overlapping frames ``(n, length)`` (the tail zero-padded to a whole frame), in consecutive
+    blocks of at most ``block`` frames (bounded memory on long audio)."""
     n = 1 if signal.size <= length else 1 + int(np.ceil((signal.size - length) / step))
     padded = np.zeros((n - 1) * step + length, np.float64)
     padded[: signal.size] = signal
-    index = np.arange(length)[None, :] + step * np.arange(n)[:, None]
-    return padded[index]
+    for first in range(0, n, block):
+        index = np.arange(length)[None, :] + step * np.arange(first, min(n, first + block))[:, None]
+        yield padded[index]
 
 
 def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray | float:
@@ -92,16 +97,19 @@ def student_mfcc(audio16k: np.ndarray, num_frames: int, fps: float = 25.0) -> np
     step = int(np.floor(0.010 * 25.0 / fps * SAMPLE_RATE + 0.5))
     nfft = max(STUDENT_NFFT, length)
     emphasized = np.append(signal[:1], signal[1:] - PRE_EMPHASIS * signal[:-1]) if signal.size else signal
-    frames = _frames(emphasized, length, step)
-    power = np.abs(np.fft.rfft(frames, nfft)) ** 2 / nfft
-    energy = power.sum(axis=1)
-    energy[energy == 0] = _EPS
-    mel = power @ mel_filterbank(NUM_MEL_FILTERS, nfft, SAMPLE_RATE).T
-    mel[mel == 0] = _EPS
-    cepstra = _dct_ortho(np.log(mel), NUM_CEPSTRA)
-    cepstra *= 1.0 + (LIFTER / 2.0) * np.sin(np.pi * np.arange(NUM_CEPSTRA) / LIFTER)
-    cepstra[:, 0] = np.log(energy)
-    return fit_vectors(cepstra.astype(np.float32), num_frames)
+    filters = mel_filterbank(NUM_MEL_FILTERS, nfft, SAMPLE_RATE).T
+    pieces = []
+    for frames in _frame_blocks(emphasized, length, step, _MFCC_BLOCK):  # a whole video's FFT at once needs GBs
+        power = np.abs(np.fft.rfft(frames, nfft)) ** 2 / nfft
+        energy = power.sum(axis=1)
+        energy[energy == 0] = _EPS
+        mel = power @ filters
+        mel[mel == 0] = _EPS
+        cepstra = _dct_ortho(np.log(mel), NUM_CEPSTRA)
+        cepstra *= 1.0 + (LIFTER / 2.0) * np.sin(np.pi * np.arange(NUM_CEPSTRA) / LIFTER)
+        cepstra[:, 0] = np.log(energy)
+        pieces.append(cepstra.astype(np.float32))
+    return fit_vectors(np.concatenate(pieces), num_frames)
 
 
 def teacher_stft(audio16k: np.ndarray, num_frames: int, fps: float = 25.0) -> np.ndarray:
