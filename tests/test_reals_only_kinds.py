@@ -11,10 +11,10 @@ import pytest
 import avcorr.detect as detect
 from avcorr.cues.real_reference import fit_reference, reference_columns
 from avcorr.data.cache_views import crop_record
+from avcorr.data.windows import Windowing
 from avcorr.data.clip_cache import ClipCache
 from avcorr.detect.dynamics_detector import DynamicsDetector, unlike_reals, window_table
 from avcorr.detect.trace_detector import TraceDetector
-from avcorr.detect.windows import window_starts
 from avcorr.eval.calibration import calibrate
 from avcorr.forge.synth import SynthOptions, synthesize_dataset
 from avcorr.prepare.pipeline import PrepareOptions, prepare_clip
@@ -43,7 +43,7 @@ def records(videos):
 
 def _windows(record):
     length = min(WINDOW, record.num_frames)
-    return [crop_record(record, length, start=s) for s in window_starts(record.num_frames, WINDOW)]
+    return [crop_record(record, length, start=s) for s, _ in Windowing.for_calibrated_clips(WINDOW).bounds(record.num_frames)]
 
 
 def test_dynamics_kind_scores_a_video_as_the_reference_scores_its_windows(tmp_path, videos, records):

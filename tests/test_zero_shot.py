@@ -161,7 +161,7 @@ def test_calibration_records_its_processing_and_round_trips(tmp_path: Path) -> N
         ZeroShotCalibration.load(tmp_path / "bad.json")
 
 
-def test_detect_without_a_model_flag_is_calibrated_zero_shot(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_detect_zero_shot_reads_the_packaged_calibration(tmp_path: Path, monkeypatch, capsys) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     from avcorr.cli.main import main
     from avcorr.forge.synth import SynthOptions, synthesize_dataset
@@ -171,7 +171,7 @@ def test_detect_without_a_model_flag_is_calibrated_zero_shot(tmp_path: Path, mon
     assert not result.failures
     packaged = _calibration(window_frames=20, normalise=NormaliseOptions(face_px=48, jpeg_quality=80)).save(tmp_path / "zs.json")
     monkeypatch.setattr("avcorr.detect.zero_shot.PACKAGED_CALIBRATION", packaged)
-    assert main(["detect", "--json", "--max-frames", "50", str(result.clips[0].video_path)]) == 0
+    assert main(["detect", "--zero-shot", "--json", "--max-seconds", "2", str(result.clips[0].video_path)]) == 0
     doc = json.loads(capsys.readouterr().out)
     jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
     (entry,) = doc["videos"]

@@ -23,12 +23,12 @@ from avcorr.cues.dynamics import clip_dynamics, face_region_windows
 from avcorr.cues.features import clip_cue_features
 from avcorr.cues.real_reference import FORMAT, RealReference
 from avcorr.data.cache_views import crop_record
+from avcorr.data.windows import Windowing
 from avcorr.data.clip_cache import ClipRecord
 from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
 from avcorr.detect.registry import register_detector
 from avcorr.detect.segments import SegmentOptions, find_segments
 from avcorr.detect.verdict import FrameScore, OperatingPoint, VideoVerdict
-from avcorr.detect.windows import frame_scores, window_starts
 from avcorr.errors import AvcorrError, CheckpointError, InputError
 from avcorr.eval.calibration import calibrate
 from avcorr.media.normalise import NormaliseOptions
@@ -130,7 +130,9 @@ class DynamicsDetector(Detector):
         if self.uses_teacher and "audio_posteriors" not in record.arrays:
             raise InputError(path, "the phonetic teacher gave no posteriors for this clip", stage="teacher")
         fps = float(record.meta.fps or 25.0)
-        starts = window_starts(record.num_frames, self.crop_frames)
+        windowing = Windowing.for_calibrated_clips(self.crop_frames)
+        bounds = windowing.bounds(record.num_frames)
+        starts = [s for s, _ in bounds]
         length = min(self.crop_frames, record.num_frames)
         windows = [crop_record(record, length, start=s) for s in starts]
         regions = None  # the colour face regions of every window from one decode of the video
@@ -140,7 +142,7 @@ class DynamicsDetector(Detector):
         rows = [window_table(w, path, self.reference.names, None if regions is None else next(regions)) for w in windows]
         scores = unlike_reals(self.reference.score(rows))
         cue_p = self.reference.cue_p_values(rows)
-        per_frame = frame_scores(record.num_frames, starts, length, scores)
+        per_frame = windowing.aggregate(record.num_frames, bounds, scores)
         frames = [FrameScore(t=round(t / fps, 4), correlation=None, fake_probability=float(per_frame[t]))
                   for t in range(record.num_frames)]
         top = int(np.argmax(scores))

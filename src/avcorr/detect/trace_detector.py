@@ -3,7 +3,7 @@
 
 Videos are prepared as its training clips were (the canonical face resolution and codec in the
 model's ``info.normalise``), cut into windows of ``info.crop_frames`` frames (as the benchmark
-cut its clips; :func:`avcorr.detect.windows.window_starts`), and each window is scored as one
+cut its clips; :meth:`avcorr.data.windows.Windowing.for_calibrated_clips`), and each window is scored as one
 training-length clip: the mean fake probability of the network's sub-windows. The video score is
 the mean window score; the band comes from the calibration stored with the model (real clips the
 network never trained on).
@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from avcorr.data.cache_views import crop_record
+from avcorr.data.windows import Windowing
 from avcorr.detect.base import DEFAULT_MAX_FRAMES, Detector
 from avcorr.detect.calibrate import NO_CHECKPOINT_CALIBRATION
 from avcorr.detect.registry import register_detector
 from avcorr.detect.segments import SegmentOptions, find_segments
 from avcorr.detect.verdict import FrameScore, OperatingPoint, VideoVerdict
-from avcorr.detect.windows import frame_scores, window_starts
 from avcorr.errors import AvcorrError, CheckpointError
 from avcorr.eval.calibration import Calibration
 from avcorr.media.normalise import NormaliseOptions
@@ -84,10 +84,12 @@ class TraceDetector(Detector):
               handle: Any = None) -> VideoVerdict:
         record = prepared.record
         fps = float(record.meta.fps or 25.0)
-        starts = window_starts(record.num_frames, self.crop_frames)
+        windowing = Windowing.for_calibrated_clips(self.crop_frames)
+        bounds = windowing.bounds(record.num_frames)
+        starts = [s for s, _ in bounds]
         length = min(self.crop_frames, record.num_frames)
         scores = np.array([score_clip(self.model, crop_record(record, length, start=s)) for s in starts])
-        per_frame = frame_scores(record.num_frames, starts, length, scores)
+        per_frame = windowing.aggregate(record.num_frames, bounds, scores)
         score = float(np.mean(scores))
         frames = [FrameScore(t=round(t / fps, 4), correlation=None, fake_probability=float(per_frame[t]))
                   for t in range(record.num_frames)]
