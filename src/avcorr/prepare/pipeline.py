@@ -27,6 +27,7 @@ import csv
 import errno
 import math
 import os
+import queue
 import signal
 import threading
 import time
@@ -34,7 +35,7 @@ import zlib
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, Sequence
 
 import numpy as np
 
@@ -80,7 +81,9 @@ class PrepareOptions:
     reused one too; 1, the default: every frame, as training caches are made). ``scaled_decode``:
     with ``normalise``, decode frames straight at the canonical size (FFmpeg's scaler) instead of
     at full size then rescaled by OpenCV: a fraction of the cost for large videos, pixels within
-    about one grey level. :meth:`fast` sets both as ``detect`` uses them.
+    about one grey level. ``prefetch``: decode (and normalise) in a second thread, a few frames
+    ahead of the tracker (a second core's worth; same frames). :meth:`fast` sets all three as
+    ``detect`` uses them.
     """
 
     fps: float = 25.0
@@ -97,6 +100,7 @@ class PrepareOptions:
     normalise: NormaliseOptions | None = None
     mesh_every: int = 1
     scaled_decode: bool = False
+    prefetch: bool = False
 
     def __post_init__(self) -> None:
         if int(self.mesh_every) < 1:
@@ -105,7 +109,7 @@ class PrepareOptions:
     def fast(self, mesh_every: int = FAST_MESH_EVERY) -> "PrepareOptions":
         """These options with the speed settings of ``detect``: the face mesh on every
         ``mesh_every``-th frame, frames decoded at the canonical size."""
-        return replace(self, mesh_every=int(mesh_every), scaled_decode=True)
+        return replace(self, mesh_every=int(mesh_every), scaled_decode=True, prefetch=True)
 
 
 @dataclass
@@ -235,23 +239,37 @@ def prepare_clip(
         decode_height = canon.scaled_size(info.width, info.height, scale)[1]
         scale = decode_height / info.height  # the scale the frames really get (whole rows)
     kept: list[np.ndarray] = []
-    frames_iter = source.frames(height=decode_height)
+    frame_scale = 1.0 if decode_height is not None else scale
+
+    def decoded() -> Iterator[tuple[np.ndarray, tuple[int, int]]]:
+        """(frame as the tracker sees it, source (height, width)) per frame: decoded and normalised."""
+        frames_iter = source.frames(height=decode_height)
+        try:
+            while True:
+                with stage("decode"):
+                    frame = next(frames_iter, None)
+                if frame is None:
+                    return
+                size = (info.height, info.width) if decode_height is not None else frame.shape[:2]
+                if norm is not None:
+                    with stage("normalise"):
+                        frame = canon.normalise_frame(frame, frame_scale, norm)
+                yield frame, size
+        finally:
+            frames_iter.close()
+
     count = 0
     height = width = 0
-    while True:
-        with stage("decode"):
-            frame = next(frames_iter, None)
-        if frame is None:
-            break
-        height, width = (info.height, info.width) if decode_height is not None else frame.shape[:2]
-        if norm is not None:
-            with stage("normalise"):
-                frame = canon.normalise_frame(frame, 1.0 if decode_height is not None else scale, norm)
-        with stage("track"):
-            tracker.add(frame)
-        if options.keep_frames:
-            kept.append(frame)
-        count += 1
+    frames = prefetched(decoded()) if options.prefetch else decoded()
+    try:
+        for frame, (height, width) in frames:
+            with stage("track"):
+                tracker.add(frame)
+            if options.keep_frames:
+                kept.append(frame)
+            count += 1
+    finally:
+        frames.close()
     if count < decode.MIN_FRAMES:
         raise InputError(video_path, f"video has {count} decodable frame(s); at least {decode.MIN_FRAMES} are needed", stage="decode")
     with stage("track"):
@@ -329,6 +347,53 @@ def prepare_clip(
             _apply_teacher(teacher, media, record, options.divergence)
     record.validate()
     return PreparedClip(media=media, record=record, track=track, timings=stage.timings)
+
+
+_DONE = object()
+
+
+def prefetched(items: Iterator[Any], depth: int = 4) -> Generator[Any, None, None]:
+    """``items`` produced in a background thread at most ``depth`` ahead of the consumer (decoding
+    overlaps tracking on a second core). The producer's exception is raised here, in order; closing
+    this generator (or leaving it early) stops the producer and waits for it, which closes ``items``."""
+    made: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                made.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((_DONE, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="avcorr-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = made.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _measure_face(video_path: str | Path, fps: float, limit: int, norm: NormaliseOptions, tracker: FaceTracker) -> float | None:
