@@ -281,35 +281,36 @@ def test_models_lists_zero_shot_as_the_default_and_the_bundled_models(fitted, tm
     shutil.copytree(fitted[0], shelf / "default")
     (shelf / "notes").mkdir()  # no config.json: not a model
     monkeypatch.setattr(bundled, "BUNDLED_DIR", shelf)
+    monkeypatch.setattr(bundled, "DEFAULT_DETECTOR", "default")  # the shelf's model is the default here
     monkeypatch.setattr("avcorr.detect.zero_shot.PACKAGED_CALIBRATION", _zero_shot_file(tmp_path / "zs.json"))
     assert main(["models", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     zs, model = doc["models"]
-    assert zs["name"] == "zero-shot" and zs["default"] and zs["kind"] == "calibrated consistency"
+    assert zs["name"] == "zero-shot" and not zs["default"] and zs["kind"] == "calibrated consistency"
     assert zs["reference_clips"] == 20 and zs["window_frames"] == 75 and zs["normalise"]["face_px"] == 96
     assert zs["calibration"]["num_real_clips"] == 20 and zs["calibration"]["source"] == "hand-made reals"
     assert zs["path"] == str(tmp_path / "zs.json") and zs["error"] is None
     config = json.loads((fitted[0] / "config.json").read_text())
-    assert model["name"] == "default" and not model["default"] and model["kind"] == "feature_logistic"
+    assert model["name"] == "default" and model["default"] and model["kind"] == "feature_logistic"
     assert model["groups"] == ["trace", "anim", "bg", "zs"] and model["num_features"] == len(config["feature_names"])
     assert model["calibration"] == config["calibration"] and model["training_labels"] == {"real": 2, "fake": 2}
     assert model["path"] == str(shelf / "default") and model["error"] is None
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "zero-shot (default): calibrated consistency" in out and "window: 75 frames (3 s" in out
+    assert "zero-shot: calibrated consistency" in out and "window: 75 frames (3 s" in out
     assert "reference clips: 20 real clips" in out and "face at most 96 px high, JPEG quality 75" in out
-    assert "default: feature_logistic" in out and f"avcorr detect --checkpoint {shelf / 'default'}" in out
+    assert "default (default): feature_logistic" in out and f"avcorr detect --checkpoint {shelf / 'default'}" in out
 
 
 def test_without_bundled_models_or_calibration_models_lists_zero_shot_uncalibrated(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bundled, "BUNDLED_DIR", tmp_path / "none")
     monkeypatch.setattr("avcorr.detect.zero_shot.PACKAGED_CALIBRATION", tmp_path / "absent.json")
     (entry,) = bundled.bundled_models()
-    assert entry.name == "zero-shot" and entry.is_default and bundled.bundled_cue_model() is None
+    assert entry.name == "zero-shot" and not entry.is_default and bundled.bundled_cue_model() is None
     assert entry.calibration is None and entry.error is None  # detect runs it uncalibrated, with a warning
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("zero-shot (default): calibrated consistency\n  calibration: none installed (")
+    assert out.startswith("zero-shot: calibrated consistency\n  calibration: none installed (")
     assert "teacher's fixed prior" in out
     (tmp_path / "absent.json").write_text("{")
     assert "not valid JSON" in bundled.describe_zero_shot().error

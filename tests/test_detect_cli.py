@@ -1,4 +1,4 @@
-"""``avcorr detect --zero-shot`` end to end: JSON on stdout, failures listed, batch goes on."""
+"""``avcorr detect`` end to end (the shipped default and ``--zero-shot``): JSON on stdout, failures listed, batch goes on."""
 from __future__ import annotations
 
 import json
@@ -12,10 +12,9 @@ from avcorr.detect import bundled
 SCHEMA = Path(__file__).resolve().parents[1] / "src" / "avcorr" / "schemas" / "detect.schema.json"
 
 
-def test_detect_without_a_flag_runs_the_shipped_zero_shot_default(tmp_path: Path, capsys) -> None:
-    """No model flag: the calibrated zero-shot detector (docs/model_card.md), with its shipped
-    calibration where this install has one; a missing file fails alone (exit 1), listed with its reason."""
-    from avcorr.detect.zero_shot import PACKAGED_CALIBRATION
+def test_detect_without_a_flag_runs_the_shipped_default(tmp_path: Path, capsys) -> None:
+    """No model flag: the shipped default (:data:`bundled.DEFAULT_DETECTOR`, chosen by the wild
+    benchmark's rule) with its stored calibration; a missing file fails alone (exit 1), listed with its reason."""
     from avcorr.forge.synth import SynthOptions, synthesize_dataset
 
     result = synthesize_dataset(tmp_path, SynthOptions(clips=1, seed=1, size=128, identities=1))
@@ -23,16 +22,14 @@ def test_detect_without_a_flag_runs_the_shipped_zero_shot_default(tmp_path: Path
     missing = tmp_path / "whatever.mp4"
     assert main(["detect", "--json", "--max-seconds", "3", str(result.clips[0].video_path), str(missing)]) == 1
     good, bad = json.loads(capsys.readouterr().out)["videos"]
-    assert good["error"] is None and good["mode"] == "zero-shot" and 0 <= good["score"] <= 1
-    assert good["band"] in ("fake", "uncertain", "no evidence of manipulation")
     default = next(m for m in bundled.bundled_models() if m.is_default)
-    assert default.kind == bundled.ZERO_SHOT_KIND and default.path == PACKAGED_CALIBRATION
-    if default.calibration is not None:
-        assert good["calibration_clips"] == default.calibration["num_real_clips"]
-        assert good["threshold"] == pytest.approx(default.calibration["fake_threshold"])
-    else:
-        assert good["calibration"].startswith("uncalibrated") and good["false_alarm_rate"] is None
-    assert bad["mode"] == "zero-shot" and bad["score"] is None and "whatever.mp4" in bad["error"]
+    assert default.name == bundled.DEFAULT_DETECTOR and default.error is None and default.calibration is not None
+    assert good["error"] is None and good["mode"] == "cues" and 0 <= good["score"] <= 1
+    assert good["band"] in ("fake", "uncertain", "no evidence of manipulation")
+    assert good["threshold"] == pytest.approx(default.calibration["fake_threshold"])
+    assert good["false_alarm_rate"] == default.calibration["fake_false_alarm_rate"]
+    assert good["details"]["feature_groups"] == default.groups
+    assert bad["mode"] == "cues" and bad["score"] is None and "whatever.mp4" in bad["error"]
 
 
 @pytest.mark.shared

@@ -1,6 +1,6 @@
-"""``avcorr detect``: judge videos, one verdict each, with the calibrated zero-shot detector (the
-default, also ``--zero-shot``) or a model folder (``--checkpoint``: a student run or a cue model);
-``--report DIR`` writes the HTML report (docs/detect.md).
+"""``avcorr detect``: judge videos, one verdict each, with the shipped default (``avcorr models``),
+``--zero-shot``, or ``--detector NAME|PATH`` (a bundled model, a cue or dynamics model folder, a
+trace net, a student run); ``--report DIR`` writes the HTML report (docs/detect.md).
 
 A batch never stops at a bad file: each becomes a failed verdict with its reason. Outputs are
 checked before the first video (a file where the report folder should be, a folder that cannot be
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
     def detect(
         paths: list[Path] = typer.Argument(..., help="Videos to judge, and folders to search for videos."),
         checkpoint: Optional[str] = typer.Option(None, "--detector", "--checkpoint", help="A detector: a name from `avcorr models` or a path (a model folder with config.json: a student run, a cue model from `avcorr fit-detector`, ...). Default: the shipped default (`avcorr models`)."),
-        zero_shot: bool = typer.Option(False, "--zero-shot", help="The default, said explicitly: no trained detector, lip/speech content consistency with the phonetic teacher, calibrated on real clips."),
+        zero_shot: bool = typer.Option(False, "--zero-shot", help="The zero-shot detector: no trained model, lip/speech content consistency with the phonetic teacher, calibrated on real clips (not the default: see `avcorr models`)."),
         audio: Optional[Path] = typer.Option(None, "--audio", help="Judge the (single) video against this audio file instead of its own track."),
         threshold: Optional[float] = typer.Option(None, help="Your own fake threshold instead of the calibrated bands (no \"uncertain\" band)."),
         calibration: Optional[Path] = typer.Option(None, "--calibration", help="Zero-shot: reference reals from `avcorr calibrate zero-shot` (default: the shipped file)."),
@@ -73,7 +73,8 @@ def register(app: typer.Typer) -> None:
         results = open_results(out) if out is not None else None
         options: dict = {"threshold": threshold, "max_frames": max_frames,
                          "evidence_frames": 4 if report is not None else 0}
-        kind, _ = resolve(checkpoint)
+        name = "zero-shot" if zero_shot else checkpoint
+        kind, _ = resolve(name)
         if kind.kind == "zero-shot":
             options.update(max_offset=max_offset, lip_model=lip_model)
             if calibration is not None:
@@ -84,7 +85,7 @@ def register(app: typer.Typer) -> None:
             options.update(device=device, teacher=teacher)
         elif teacher != "none":
             raise ConfigError("--teacher goes with a student checkpoint; other detectors run the teacher they were fitted with")
-        detector = load(checkpoint, **options)
+        detector = load(name, **options)
         if detector.warning:
             typer.echo(f"avcorr: warning: {detector.warning}", err=True)
         videos, empty = video_files(paths)

@@ -1,14 +1,16 @@
 """The detectors shipped inside the package, as ``avcorr models`` lists them.
 
-The default — what ``avcorr detect`` runs without a model flag — is the calibrated zero-shot
-detector (:data:`ZERO_SHOT_NAME`): the phonetic teacher's lip/speech consistency read against the
-reference real clips of ``avcorr/resources/zero_shot_calibration.json``. The wild benchmark chose
-it: on held-out generator families it beat every learned detector (benchmarks/results/wild.md).
+The default — what ``avcorr detect`` runs without a model flag — is :data:`DEFAULT_DETECTOR`,
+picked by the wild benchmark's rule (the best lower CI bound of held-out ROC-AUC among variants
+with at most 5% false alarms on held-out reals; docs/model_card.md, benchmarks/results/wild.md).
+The calibrated zero-shot detector (:data:`ZERO_SHOT_NAME`, the phonetic teacher's lip/speech
+consistency read against ``avcorr/resources/zero_shot_calibration.json``) is listed first.
 
-Model folders in ``avcorr/resources/models/<name>/`` (``config.json`` + ``model.safetensors``,
-what ``detect --checkpoint`` accepts) are listed too but never the default; a folder's kind
-comes from its ``config.json``: ``feature_logistic`` (a cue model from ``avcorr fit-detector``)
-or a student run (``avcorr train``). Nothing here runs a model; it only reads files.
+Model folders in ``avcorr/resources/models/<name>/`` (``config.json``, plus ``model.safetensors``
+where the model has weights; what ``detect --detector`` accepts by name) are listed by name; a
+folder's kind comes from its ``config.json``: ``feature_logistic`` (a cue model from ``avcorr
+fit-detector``), a reals-only dynamics reference, or a student run (``avcorr train``). Nothing here
+runs a model; it only reads files.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
 ZERO_SHOT_NAME = "zero-shot"
 #: What ``avcorr detect`` and ``avcorr.detect.load()`` run without a model: chosen by the wild
 #: benchmark's rule (docs/model_card.md).
-DEFAULT_DETECTOR = ZERO_SHOT_NAME
+DEFAULT_DETECTOR = "trace-cues"
 ZERO_SHOT_KIND = "calibrated consistency"
 CUE_KIND = "feature_logistic"  # avcorr.cues.classifier.KIND
 DYNAMICS_KIND = "dynamics"
