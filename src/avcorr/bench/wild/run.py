@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -201,7 +202,7 @@ def _report(options: WildOptions, clips: dict[str, CatalogClip], folds: Sequence
         "command": options.command, "commit": git_commit(), "options": plain_json({  # flat, as before the corpus options had their own record
             k: str(v) if isinstance(v, Path) else v for k, v in {**asdict(options), **asdict(options.corpus)}.items()
             if k != "corpus"}),
-        "machine": machine, "load_average_at_report": [round(x, 2) for x in __import__("os").getloadavg()],
+        "machine": machine, "load_average_at_report": [round(x, 2) for x in os.getloadavg()],
         "stage_seconds": clock.seconds(),
         "folds": [{"name": f.name, "families": list(f.families), "test_fakes": sum(clips[i].label for i in f.test_ids),
                    "test_reals": sum(1 - clips[i].label for i in f.test_ids), "train": len(f.train_ids),
