@@ -374,7 +374,7 @@ def main() -> int:
                         help="measure reduced-rate tracking's landmark error on N real clips")
     parser.add_argument("--long-video", type=float, default=0.0, metavar="SECONDS",
                         help="make a video this long from corpus clips and scan it whole with avcorr detect (peak RSS)")
-    parser.add_argument("--long-detector", default=None, help="detector for --long-video (default: the shipped default)")
+    parser.add_argument("--long-detector", default=None, help="detector(s) for --long-video, comma-separated (default: the shipped default)")
     parser.add_argument("--long-path", type=Path, default=None, help="reuse (or make here) the --long-video file")
     parser.add_argument("--name", default=None, help="results name (default: detect_speed)")
     args = parser.parse_args()
@@ -420,8 +420,9 @@ def main() -> int:
             if not video.exists():
                 print(f"making a {args.long_video:g}-s video from corpus clips (not timed)...", flush=True)
                 make_long_video(args.data, video, args.long_video)
-            long_videos.append(long_video_run(video, args.long_detector, args.cores))
-            print(f"  long video: {long_videos[-1]}", flush=True)
+            for detector in (args.long_detector or "").split(",") if args.long_detector else [None]:
+                long_videos.append(long_video_run(video, detector, args.cores))
+                print(f"  long video: {long_videos[-1]}", flush=True)
     result = {"machine": machine(), "cores": args.cores, "load_before": load_before, "load_after": os.getloadavg()[0],
               "num_real": len(sources), "num_forged": len(forged), "methods": args.methods,
               "command": " ".join(["python", "benchmarks/detect_speed.py", *sys.argv[1:]]), "runs": runs,
