@@ -6,6 +6,7 @@ layers that need it.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from pathlib import Path
@@ -68,8 +69,6 @@ def plain_json(value: Any) -> Any:
 def read_json_object(path: str | Path) -> dict[str, Any]:
     """A JSON file holding an object (a run's or a model's ``config.json``, ``split.json``);
     :class:`~avcorr.errors.CheckpointError` naming the file when it is missing, not JSON or not an object."""
-    import json
-
     path = Path(path)
     try:
         document = json.loads(path.read_text())
@@ -80,3 +79,16 @@ def read_json_object(path: str | Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise CheckpointError(f"{path}: not a JSON object")
     return document
+
+
+def json_format(path: str | Path) -> str | None:
+    """The ``format`` a ``.json`` file holding an object declares (how a detector kind recognises
+    its own files); None for a missing, non-JSON or format-less file."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() != ".json":
+        return None
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return document.get("format") if isinstance(document, dict) else None

@@ -12,7 +12,6 @@ The verdict names the cues that made the most suspicious window unusual, and whi
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from avcorr.errors import AvcorrError, CheckpointError, InputError
 from avcorr.eval.calibration import calibrate
 from avcorr.media.normalise import NormaliseOptions
 from avcorr.prepare.pipeline import PreparedClip, PrepareOptions
-from avcorr.runtime import CONFIG_NAME
+from avcorr.runtime import CONFIG_NAME, json_format
 from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 from avcorr.teachers.zero_shot import zero_shot
 
@@ -105,12 +104,7 @@ class DynamicsDetector(Detector):
 
     @classmethod
     def recognises(cls, path: Path) -> bool:
-        if not path.is_file() or path.suffix.lower() != ".json":
-            return False
-        try:
-            return json.loads(path.read_text()).get("format") == FORMAT
-        except (OSError, ValueError, AttributeError):
-            return False
+        return json_format(path) == FORMAT
 
     @classmethod
     def from_path(cls, path: str | Path, **options: Any) -> "DynamicsDetector":

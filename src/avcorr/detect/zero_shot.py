@@ -41,6 +41,7 @@ from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.calibration import Calibration, calibrate
 from avcorr.media.normalise import NormaliseOptions
 from avcorr.prepare.pipeline import PreparedClip, PrepareOptions
+from avcorr.runtime import json_format
 from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
@@ -229,12 +230,7 @@ class ZeroShotDetector(Detector):
     @classmethod
     def recognises(cls, path: Path) -> bool:
         """A zero-shot calibration file (``avcorr calibrate zero-shot``)."""
-        if not path.is_file() or path.suffix.lower() != ".json":
-            return False
-        try:
-            return json.loads(path.read_text()).get("format") == FORMAT
-        except (OSError, ValueError, AttributeError):
-            return False
+        return json_format(path) == FORMAT
 
     @classmethod
     def from_path(cls, path: str | Path, **options: Any) -> "ZeroShotDetector":
