@@ -9,6 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from avcorr.cli.main import main
+from avcorr.detect.bundled import DEFAULT_DETECTOR
+from avcorr.detect.cue_detector import MODE as CUE_MODE
 from avcorr.detect.verdict import BANDS
 from avcorr.errors import ConfigError
 from avcorr.serve.access import check_binding, is_loopback
@@ -27,7 +29,7 @@ def serve(data: Path, max_bytes: int = 8 * MiB, token: str | None = None, score:
     """A client of a fresh app over ``data`` (the queue starts when the client is entered)."""
     store = ScanStore(data)
     queue = LocalQueue(store, workers=1, load=load or load_known(score))
-    app = create_app(store, queue, max_upload_bytes=max_bytes, token=token, detectors=["zero-shot", "animation-cues"])
+    app = create_app(store, queue, max_upload_bytes=max_bytes, token=token, detectors=[DEFAULT_DETECTOR, "zero-shot", "animation-cues"])
     return TestClient(app, client=client)
 
 
@@ -254,11 +256,11 @@ def test_a_scan_through_the_real_default_detector(tmp_path, clip, monkeypatch):
         scan_ids = [post(client, f"talk{i}.mp4", clip).json()["id"] for i in range(2)]
         scans = [wait_for(client, scan_id) for scan_id in scan_ids]
         report = client.get(scans[0]["report_url"]).text
-    assert loads == ["zero-shot"]  # once per worker, not per scan
+    assert loads == [DEFAULT_DETECTOR]  # once per worker, not per scan
     for scan in scans:
         assert scan["status"] == "done", scan["error"]
         result = scan["result"]
-        assert result["mode"] == "zero-shot" and result["band"] in BANDS and scan["band"] == result["band"]
+        assert result["mode"] == CUE_MODE and result["band"] in BANDS and scan["band"] == result["band"]
         assert 0.0 <= result["score"] <= 1.0 and result["false_alarm_rate"] == pytest.approx(0.05)
     assert scans[0]["score"] == scans[1]["score"]  # the same clip twice, the same verdict
     assert "avcorr scan report" in report and "talk0.mp4" in report

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from avcorr.detect.bundled import DEFAULT_DETECTOR
 from avcorr.detect.verdict import BANDS
 from avcorr.serve.app import create_app
 from avcorr.serve.queue import LocalQueue
@@ -46,7 +47,7 @@ def server(tmp_path, monkeypatch):
 
     monkeypatch.setattr("avcorr.media.face.FaceTracker", WholeFrameTracker)
     store = ScanStore(tmp_path / "data")
-    app = create_app(store, LocalQueue(store, workers=1), max_upload_bytes=8 * 2**20, detectors=["zero-shot"])
+    app = create_app(store, LocalQueue(store, workers=1), max_upload_bytes=8 * 2**20, detectors=[DEFAULT_DETECTOR])
     instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -61,8 +62,13 @@ def server(tmp_path, monkeypatch):
 
 
 def test_a_person_drops_a_clip_and_reads_its_band(server, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait as Wait
+
+    def WebDriverWait(driver, timeout_s: float, poll_frequency: float = 0.5) -> Wait:
+        """Waits that look again when the page re-renders an element between finding and reading it."""
+        return Wait(driver, timeout_s, poll_frequency=poll_frequency, ignored_exceptions=[StaleElementReferenceException])
 
     clip = make_clip(tmp_path / "press briefing.mp4")
     notes = tmp_path / "notes.txt"
@@ -87,6 +93,7 @@ def test_a_person_drops_a_clip_and_reads_its_band(server, tmp_path):
         clip_job, notes_job = jobs["press briefing.mp4"], jobs["notes.txt"]
         assert clip_job.find_element(By.CSS_SELECTOR, ".band").text in BANDS
         assert "false-alarm rate 5.0%" in clip_job.text and "score 0." in clip_job.text
+        assert f"detector {DEFAULT_DETECTOR}" in clip_job.text  # the page's default: the shipped one
         assert "FAILED" in notes_job.text and "notes.txt: " in notes_job.text and not notes_job.find_elements(By.CSS_SELECTOR, ".band")
         report = clip_job.find_element(By.CSS_SELECTOR, "a").get_attribute("href")
         assert report.startswith(server + "/scans/") and report.endswith("/report")

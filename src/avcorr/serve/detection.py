@@ -30,7 +30,8 @@ REPORT_TITLE = "avcorr scan report"
 def detector_names() -> list[str]:
     """The detectors a client may ask for by name: the shipped ones (``avcorr models``) that are
     usable, the default first. Never a path: a remote client cannot point the server at files."""
-    return [m.name for m in bundled_models() if m.error is None]
+    usable = [m for m in bundled_models() if m.error is None]
+    return [m.name for m in sorted(usable, key=lambda m: not m.is_default)]  # stable: the rest keep their order
 
 
 def check_detector(name: str | None, known: list[str] | None = None) -> str:
