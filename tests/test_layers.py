@@ -1,4 +1,4 @@
-"""The package's layers are a contract (DESIGN §9): ``[tool.importlinter]`` in pyproject.toml,
+"""The package's layers are a contract (docs/design.md §9): ``[tool.importlinter]`` in pyproject.toml,
 checked here with import-linter on the checkout's ``src`` (function-local imports included)."""
 from __future__ import annotations
 

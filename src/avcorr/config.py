@@ -44,7 +44,7 @@ class AudioEncoderConfig:
 
 @dataclass
 class DetectorConfig:
-    """The student detector (DESIGN §1). ``embed_dim`` must equal the audio encoder's last width."""
+    """The student detector (docs/design.md §1). ``embed_dim`` must equal the audio encoder's last width."""
 
     name: str = "talknet_correlation"
     embed_dim: int = 128
@@ -67,7 +67,7 @@ class DetectorConfig:
 
 @dataclass
 class LossConfig:
-    """Weights and forms of the three losses (DESIGN §1).
+    """Weights and forms of the three losses (docs/design.md §1).
 
     ``divergence`` picks how the soft correlation label is computed from teacher posteriors when
     it is not cached: ``paper`` (symmetric KL, the public code) or ``js`` (Jensen–Shannon in bits).

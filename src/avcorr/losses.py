@@ -1,4 +1,4 @@
-"""The three losses of the method (DESIGN §1): detection, correlation distillation, joint-modal.
+"""The three losses of the method (docs/design.md §1): detection, correlation distillation, joint-modal.
 
 L = L_ce + λ_cd · L_cd + λ_jm · L_jm.
 

@@ -1,4 +1,4 @@
-"""Soft correlation labels y_t = 1 − D(p_t, q_t) from a pair of teacher posteriors (DESIGN §1).
+"""Soft correlation labels y_t = 1 − D(p_t, q_t) from a pair of teacher posteriors (docs/design.md §1).
 
 ``paper`` is the public code's divergence: the symmetric KL averaged over classes,
 D = mean_c[(p log(p/q) + q log(q/p)) / 2]. It is unbounded above, so y_t can go negative for

@@ -3,7 +3,7 @@
 These describe how a file was made, not what it shows — resolution, frame rate, length, codec,
 bitrate, audio format, and the sharpness, noise, brightness and contrast of whole frames at the
 native resolution. On public corpora they separate real from fake clips far better than chance
-(DESIGN §8–9), so every detector is reported beside a classifier on exactly these numbers: a
+(docs/design.md §8–9), so every detector is reported beside a classifier on exactly these numbers: a
 detector that does not beat them has not learned forgery.
 
 Only the stream headers and up to ``max_frames`` evenly spaced frames are decoded (by seeking in

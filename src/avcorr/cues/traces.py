@@ -5,7 +5,7 @@ face. What that leaves behind: a mouth sharper or blurrier than the rest of the
 face, teeth without detail, frame-to-frame flicker in the mouth that the cheeks do not share, a
 seam along the jaw, landmarks that tremble more (or less) than a filmed face's. Every measure is
 a ratio or is normalised by the inter-ocular distance inside the fixed-size crop, so the source's
-resolution reaches the numbers as little as possible (DESIGN §8–9: resolution is a shortcut).
+resolution reaches the numbers as little as possible (docs/design.md §8–9: resolution is a shortcut).
 
 Regions come from the clip's median landmark positions (the crop follows the face, so a region
 stays on its part of the face), except the inner-mouth polygon, which follows the lips per frame.

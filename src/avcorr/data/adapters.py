@@ -1,7 +1,7 @@
 """Dataset adapters: build a manifest (:class:`~avcorr.data.manifest.ManifestRow` list) from a
 dataset as it is laid out on disk.
 
-Labels follow DESIGN §3 (0 real, 1 fake; ``None`` where a dataset does not say):
+Labels follow docs/design.md §3 (0 real, 1 fake; ``None`` where a dataset does not say):
 ``audio_label`` 1 = the speech is synthetic, ``video_label`` 1 = the face is generated or
 altered, ``sync_label`` 1 = the lips do not follow this audio (mismatched or unsynchronized).
 Method names are the datasets' own.

@@ -2,7 +2,7 @@
 
 Benchmarks train on exactly a split's clips by pointing ``fit`` at a view; they make every clip
 the same length first, so that a clip's duration or frame count cannot reach a model or a
-score (DESIGN §8).
+score (docs/design.md §8).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Manifests: one CSV row per clip, the input of ``prepare`` and the output of ``synth``/``forge``.
 
-Columns (DESIGN §3): ``clip_id, video_path, audio_path, label, audio_label, video_label,
+Columns (docs/design.md §3): ``clip_id, video_path, audio_path, label, audio_label, video_label,
 sync_label, method, source_id, audio_source_id, split, dataset`` and, for partial forgeries,
 ``fake_start_s, fake_end_s``. ``audio_path`` empty means "use the video's own track". Relative
 paths are resolved against the manifest's folder.

@@ -5,7 +5,7 @@ The detector sees at most ``max_clip_frames`` frames at a time (its attention wa
 that long). A longer clip runs in overlapping windows; in the overlap each frame's outputs are a
 weighted mean of the windows covering it, with weights that ramp down towards each window's inner
 edges, where the network has the least context (:meth:`avcorr.data.windows.Windowing.for_model`). The video score is the mean frame probability of
-"fake", so neither a clip's duration nor its frame count moves the score by itself (DESIGN §8).
+"fake", so neither a clip's duration nor its frame count moves the score by itself (docs/design.md §8).
 """
 from __future__ import annotations
 

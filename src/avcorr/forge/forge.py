@@ -1,4 +1,4 @@
-"""``avcorr forge``: cross-modal deepfakes made from real talking-face clips (DESIGN §4).
+"""``avcorr forge``: cross-modal deepfakes made from real talking-face clips (docs/design.md §4).
 
 For every real row of a sources manifest: decode it once, re-encode it as the real row of the
 output (through the same encoder as the fakes, so compression is no cue), then make ``per_source``
@@ -9,7 +9,7 @@ With ``partial`` a random window [start, end) frames is manipulated, frame-exact
 frames are the source's and so is the audio (the replacement audio is cross-faded in over 15 ms
 inside the window). Every fake keeps the source's frame count, size and audio length.
 
-Output folder: ``videos/*.mp4``, ``manifest.csv`` (real rows and fakes, DESIGN §3 columns plus
+Output folder: ``videos/*.mp4``, ``manifest.csv`` (real rows and fakes, docs/design.md §3 columns plus
 ``fake_start_s``/``fake_end_s``), ``forgeries.jsonl`` (each fake's donors and drawn parameters),
 ``failures.csv`` and, with ``preview``, ``preview/<method>.png`` contact sheets.
 """

@@ -1,4 +1,4 @@
-"""The attention block of TalkNet used for cross-attention and fusion (DESIGN §1).
+"""The attention block of TalkNet used for cross-attention and fusion (docs/design.md §1).
 
 out = LN1(src + MHA(query=tar, key=src, value=src)); out = LN2(out + FFN(out)), FFN 4× wide.
 """

@@ -1,4 +1,4 @@
-"""Audio encoder of the student: a squeeze-excitation ResNet over the MFCC "image" (DESIGN §1).
+"""Audio encoder of the student: a squeeze-excitation ResNet over the MFCC "image" (docs/design.md §1).
 
 (B, 4T, 13) MFCC → (B, T, D): the two (2, 2) strides bring 100 Hz MFCC to the 25 fps video
 rate; the frequency axis is averaged out at the end. Names follow the public code.

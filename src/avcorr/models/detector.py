@@ -5,7 +5,7 @@
 ``forward(a, v) == forward_head(forward_features(a, v))``; ``reset_head`` swaps the classifier
 for fine-tuning to another number of classes. The student correlation
 s_t = (cos(A'_t, V'_t) + 1) / 2 is what the correlation distillation loss trains
-(DESIGN §1). Built by name from a small registry, from a :class:`DetectorConfig`.
+(docs/design.md §1). Built by name from a small registry, from a :class:`DetectorConfig`.
 """
 from __future__ import annotations
 

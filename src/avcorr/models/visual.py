@@ -1,6 +1,6 @@
 """Visual encoder of the student: the shared visual frontend (3-D conv stem + per-frame ResNet,
 :mod:`avcorr.nn.visual_frontend`), a temporal conv net, and a projection to the embedding size
-(DESIGN §1).
+(docs/design.md §1).
 
 Module and parameter names follow the public TalkNet / deep_avsr code so that their
 checkpoints load unchanged (``frontend3D``, ``resnet.layerN.conv1a`` …, ``net.N``).

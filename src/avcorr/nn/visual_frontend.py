@@ -1,5 +1,5 @@
 """The visual frontend shared by the student and deep_avsr's VSR teacher: a 3-D conv stem and a
-per-frame ResNet, (B, T, H, W) uint8 gray frames → (B, T, 512) features (DESIGN §1).
+per-frame ResNet, (B, T, H, W) uint8 gray frames → (B, T, 512) features (docs/design.md §1).
 
 A leaf below both ``avcorr.teachers`` and ``avcorr.models`` (torch only), so the teacher does not
 import the student's package. Module and parameter names follow the public TalkNet / deep_avsr

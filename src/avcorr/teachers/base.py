@@ -41,7 +41,7 @@ class TeacherOutput:
         return int(self.audio.shape[0])
 
     def soft_label(self, divergence: Divergence = "js") -> np.ndarray:
-        """(T,) y_t = 1 − D(audio_t, visual_t) (DESIGN §1)."""
+        """(T,) y_t = 1 − D(audio_t, visual_t) (docs/design.md §1)."""
         import torch
 
         y = soft_correlation_label(torch.from_numpy(self.audio).double(), torch.from_numpy(self.visual).double(), divergence)

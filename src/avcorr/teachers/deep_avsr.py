@@ -1,4 +1,4 @@
-"""deep_avsr's ASR and VSR transformers, the paper's teachers (DESIGN §2).
+"""deep_avsr's ASR and VSR transformers, the paper's teachers (docs/design.md §2).
 
 ``AudioNet`` reads 100 Hz STFT magnitudes (321 bins, 4 vectors per 25 fps video frame) and
 ``VideoNet`` reads 512-d per-frame lip features from the VSR visual frontend. Both end in a

@@ -1,4 +1,4 @@
-"""The shared content vocabulary of the phonetic teacher: 15 visemes (DESIGN §2).
+"""The shared content vocabulary of the phonetic teacher: 15 visemes (docs/design.md §2).
 
 A viseme is a class of speech sounds that look alike on the lips. Audio-side teachers map phones
 to visemes, visual-side teachers predict a distribution over the same list, so the two can be

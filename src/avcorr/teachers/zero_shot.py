@@ -8,7 +8,7 @@ r_t = Σ_v p_t(v) q_t(v) / q̄(v), with q̄ the clip's mean visual distribution;
 averages 1, so c_t (concave in r_t) averages at most 0.5. Dividing by q̄ matters: it
 discounts visemes the visual model predicts everywhere (silence, open vowels), so a clip is
 not called consistent merely because both sides are mostly silent or mostly open-mouthed — the
-score rests on content (which viseme), not on how much the mouth moves (DESIGN §8).
+score rests on content (which viseme), not on how much the mouth moves (docs/design.md §8).
 
 A clip's consistency is the mean c_t at the best of small audio/video offsets (±5 frames: real
 recordings are often a frame or two out of sync). This module is the math only. ``detect`` turns

@@ -1,4 +1,4 @@
-"""Calibration stored with a trained student run (DESIGN §9: calibration is part of a model).
+"""Calibration stored with a trained student run (docs/design.md §9: calibration is part of a model).
 
 After training, the run's real clips are scored with the one long-clip scorer
 (:func:`avcorr.eval.evaluate.score_clips`, as ``evaluate`` and ``detect`` score them) and two

@@ -1,4 +1,4 @@
-"""The cross-method generalization protocol (DESIGN §5): leave one forgery family out.
+"""The cross-method generalization protocol (docs/design.md §5): leave one forgery family out.
 
 Sources (real recordings, one identity each) are dealt into ``K`` folds *before* forging, and
 every fake inherits its source's fold (forge also takes its donors from the same fold), so no

@@ -1,4 +1,4 @@
-"""``avcorr bench wild``: leave-one-generator-family-out on genuine forgeries (DESIGN §9).
+"""``avcorr bench wild``: leave-one-generator-family-out on genuine forgeries (docs/design.md §9).
 
 Stages, each done once under the work folder and skipped on a rerun (resumable):
 

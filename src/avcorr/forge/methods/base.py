@@ -2,7 +2,7 @@
 
 A method turns one real *source* clip (frames, audio, face track) plus donors (replacement
 audio, another identity's face) into a forged clip of exactly the source's length and size, so
-that duration, resolution and frame count never tell real from fake (DESIGN §8). Every random
+that duration, resolution and frame count never tell real from fake (docs/design.md §8). Every random
 choice comes from the request's ``rng``, so the same seed gives the same forgery.
 
 Labels follow FakeAVCeleb/CMDFD: 0 real, 1 fake, per modality and for audio-visual sync.
