@@ -80,17 +80,17 @@ def test_bad_option_values_are_one_line_usage_errors_before_any_video(tmp_path, 
 
 
 def test_an_unexpected_exception_on_one_file_fails_that_file_only(tmp_path, stub_tracker, capsys, monkeypatch):
-    from avcorr.detect.zero_shot import ZeroShotDetector
+    from avcorr.detect.cue_detector import CueDetector  # the shipped default's kind (DEFAULT_DETECTOR)
 
     good, bad = _clip(tmp_path / "good.mp4"), _clip(tmp_path / "bad.mp4", shade=3)
-    real = ZeroShotDetector.score
+    real = CueDetector.score
 
     def score(self, path, *args, **kwargs):
         if Path(path).name == "bad.mp4":
             raise ZeroDivisionError("a bug met on this file")
         return real(self, path, *args, **kwargs)
 
-    monkeypatch.setattr(ZeroShotDetector, "score", score)
+    monkeypatch.setattr(CueDetector, "score", score)
     code, doc, _ = _run(capsys, "--json", str(bad), str(good))
     assert code == 1
     assert doc["videos"][0]["error"] == f"{bad}: internal error: ZeroDivisionError: a bug met on this file"
