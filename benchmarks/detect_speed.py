@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -186,8 +187,8 @@ def summarise(name: str, checkpoint: str | None, rows: list[dict], detector) -> 
 
 
 def landmark_error(clips: list[Path], mesh_every: int) -> dict:
-    """Reduced-rate tracking against full rate on ``clips``, prepared as the zero-shot detector
-    prepares them (canonical resolution): landmark distance in % of the face height (forehead to
+    """Reduced-rate tracking against full rate on ``clips`` (nothing else changed), prepared as the
+    zero-shot detector prepares them (canonical resolution): landmark distance in % of the face height (forehead to
     chin), over all frames and over the frames the mesh skipped, and the mouth opening's error."""
     from avcorr.data.corpus_options import DEFAULT_CORPUS
     from avcorr.media.face import FaceTracker
@@ -200,7 +201,7 @@ def landmark_error(clips: list[Path], mesh_every: int) -> dict:
     try:
         for path in clips:
             full = prepare_clip(path, None, base, tracker=tracker).track.landmarks
-            fast = prepare_clip(path, None, base.fast(mesh_every), tracker=tracker).track.landmarks
+            fast = prepare_clip(path, None, replace(base, mesh_every=mesh_every), tracker=tracker).track.landmarks
             n = min(len(full), len(fast))
             full, fast = full[:n], fast[:n]
             height = np.linalg.norm(full[:, FOREHEAD, :2] - full[:, CHIN, :2], axis=1)[:, None]
@@ -348,6 +349,8 @@ def markdown(result: dict) -> str:
                   f"{run['wall_s']} s (RTF {run['rtf']}; CPU {run['cpu_s']} s → CPU RTF {run['cpu_rtf']}), load "
                   f"{run['load_1min_before']} → {run['load_1min_after']}, band {run['band']}, exit {run['exit']}. "
                   f"Stages: {run['timings_s']}."]
+    if result.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in result["notes"]]
     lines += ["", f"Command: `{result['command']}`", ""]
     return "\n".join(lines)
 

@@ -23,7 +23,7 @@ from avcorr.detect.verdict import OperatingPoint, VideoVerdict
 from avcorr.media.coverage import too_little_to_judge
 from avcorr.errors import ConfigError
 from avcorr.media import face
-from avcorr.prepare.pipeline import FAST_MESH_EVERY, PreparedClip, PrepareOptions, prepare_clip
+from avcorr.prepare.pipeline import PreparedClip, PrepareOptions, prepare_clip
 
 #: Frames (25 fps) a detector analyses per video unless told otherwise (None: the whole video).
 DEFAULT_MAX_FRAMES: int | None = None
@@ -48,9 +48,10 @@ class Detector(ABC):
     #: Prepare videos with :meth:`PrepareOptions.fast` (face mesh at :attr:`fast_mesh_every`, frames
     #: decoded at the canonical size); False: exactly as training caches are prepared (slower).
     fast_prepare: bool = True
-    #: The face-mesh rate fast preparation may use for this kind (1: every frame, for kinds whose cues
-    #: read the landmarks' motion frame by frame; interpolated landmarks have no acceleration).
-    fast_mesh_every: ClassVar[int] = FAST_MESH_EVERY
+    #: The face-mesh rate fast preparation may use for this kind. 1 (every frame) unless a kind was
+    #: measured not to care (:data:`~avcorr.prepare.pipeline.FAST_MESH_EVERY`): cues that read the
+    #: landmarks' motion frame by frame (jitter, jerk, acceleration, blinks) change when it is interpolated.
+    fast_mesh_every: ClassVar[int] = 1
 
     def __init__(self, max_frames: int | None = DEFAULT_MAX_FRAMES, evidence_frames: int = 0) -> None:
         if max_frames is not None and int(max_frames) < 2:

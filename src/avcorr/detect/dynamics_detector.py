@@ -70,7 +70,6 @@ class DynamicsDetector(Detector):
 
     kind = "dynamics"
     config_kinds = (FORMAT,)
-    fast_mesh_every = 1  # the accel and eyes cues read landmark motion frame by frame
 
     def __init__(self, reference: str | Path, threshold: float | None = None,
                  max_frames: int | None = DEFAULT_MAX_FRAMES, evidence_frames: int = 0,

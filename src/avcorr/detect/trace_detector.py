@@ -26,7 +26,7 @@ from avcorr.errors import AvcorrError, CheckpointError
 from avcorr.eval.calibration import Calibration
 from avcorr.media.normalise import NormaliseOptions
 from avcorr.models.trace_net import FORMAT
-from avcorr.prepare.pipeline import PreparedClip, PrepareOptions
+from avcorr.prepare.pipeline import FAST_MESH_EVERY, PreparedClip, PrepareOptions
 from avcorr.train.pseudo import PseudoModel, score_clip
 
 #: Window length when a model does not record its training clips' length (the benchmark's crops).
@@ -43,6 +43,7 @@ class TraceDetector(Detector):
 
     kind = "pseudo-trace"
     config_kinds = (FORMAT,)
+    fast_mesh_every = FAST_MESH_EVERY  # reads the crops, whose smoothed boxes barely move (benchmarks/results/detect_speed.md)
 
     def __init__(self, model_dir: str | Path, threshold: float | None = None,
                  max_frames: int | None = DEFAULT_MAX_FRAMES, evidence_frames: int = 0,

@@ -40,7 +40,7 @@ from avcorr.detect.segments import SegmentOptions, find_segments
 from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.calibration import Calibration, calibrate
 from avcorr.media.normalise import NormaliseOptions
-from avcorr.prepare.pipeline import PreparedClip, PrepareOptions
+from avcorr.prepare.pipeline import FAST_MESH_EVERY, PreparedClip, PrepareOptions
 from avcorr.runtime import json_format
 from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
@@ -193,6 +193,7 @@ class ZeroShotDetector(Detector):
     """
 
     kind = "zero-shot"
+    fast_mesh_every = FAST_MESH_EVERY  # score change vs full rate ~ a CRF-18 re-encode's (benchmarks/results/detect_speed.md)
 
     def __init__(self, teacher: Any = None, options: ZeroShotOptions | None = None,
                  segment_options: SegmentOptions | None = None, max_frames: int | None = DEFAULT_MAX_FRAMES,
