@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(16, "--batch-size", min=2, help="Windows per step (half real, half pseudo-fake)."),
         threads: int = typer.Option(1, "--threads", min=1, help="Torch threads."),
         seed: int = typer.Option(0, "--seed", help="Seed of the draws and the weights."),
-        standardize: bool = typer.Option(False, "--standardize/--no-standardize", help="Divide each input channel "
+        standardize: bool = typer.Option(True, "--standardize/--no-standardize", help="Divide each input channel "
                                          "by its RMS over the window (overall sharpness, noise and motion stop counting)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:

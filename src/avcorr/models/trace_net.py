@@ -40,7 +40,7 @@ class TraceNetConfig:
     frames: int = 16
     widths: tuple[int, ...] = (16, 24, 48, 96)
     dropout: float = 0.2
-    standardize: bool = False
+    standardize: bool = True
 
 
 class Block2Plus1D(nn.Module):

@@ -42,7 +42,7 @@ class PseudoTrainOptions:
     window: int = 16
     size: int = 64
     widths: tuple[int, ...] = (16, 24, 48, 96)
-    standardize: bool = False
+    standardize: bool = True
     batch_size: int = 16
     minutes: float | None = 3.0
     max_steps: int | None = None
