@@ -48,8 +48,16 @@ def _polygon_area(points: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(np.sum(x * np.roll(y, -1, axis=-1) - np.roll(x, -1, axis=-1) * y, axis=-1))
 
 
+#: Frames whose landmarks are normalised at once (a whole video's float64 copies took ~0.6 GB per 10 min).
+_GEOMETRY_BLOCK = 2048
+
+
 def lip_geometry(landmarks: np.ndarray) -> np.ndarray:
-    """(T, 478, 3) landmarks → (T, F) lip shape features (names in :data:`FEATURE_NAMES`)."""
+    """(T, 478, 3) landmarks → (T, F) lip shape features (names in :data:`FEATURE_NAMES`); each
+    frame's are its own, computed in blocks of :data:`_GEOMETRY_BLOCK` frames."""
+    if len(landmarks) > _GEOMETRY_BLOCK:
+        return np.concatenate([lip_geometry(landmarks[a:a + _GEOMETRY_BLOCK])
+                               for a in range(0, len(landmarks), _GEOMETRY_BLOCK)])
     n = normalize_to_eye_line(landmarks)
 
     def dist(a: int, b: int) -> np.ndarray:
