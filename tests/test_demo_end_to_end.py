@@ -50,7 +50,12 @@ def test_demo_judges_every_clip_with_the_shipped_default(tmp_path: Path, capsys:
         assert float(score) == pytest.approx(verdicts[name]["score"], abs=6e-4)  # 3 decimals of the JSON's 4
     for kind in ("real", "still-talk", "audio-swap"):
         bands = [verdicts[n]["band"] for n in verdicts if truth[n] == kind]
-        assert f"| {kind} | 4 | {bands.count('fake')} | {bands.count('uncertain')} | 0 |" in summary
+        # a forgery against the real clip it was made from (forge names it <source>__<method>)
+        above = sum(verdicts[n]["score"] > verdicts[n.split("__")[0].removesuffix(".mp4") + ".mp4"]["score"]
+                    for n in verdicts if truth[n] == kind)
+        assert kind != "audio-swap" or above == 0  # the same frames: never above its source
+        paired = "-" if kind == "real" else above
+        assert f"| {kind} | 4 | {bands.count('fake')} | {bands.count('uncertain')} | 0 | {paired} |" in summary
     caught = sum(verdicts[n]["band"] == "fake" for n in verdicts if truth[n] != "real")
     false_alarms = sum(verdicts[n]["band"] == "fake" for n in verdicts if truth[n] == "real")
     outcome = f"it called {caught} of the demo's 8 forgeries fake, and {false_alarms} of its 4 real clips."

@@ -137,10 +137,17 @@ def _judge_with_default(manifest: Path, report: Path, verdicts_json: Path) -> li
 
     with avcorr.detect.load(None, evidence_frames=EVIDENCE_FRAMES) as detector:
         verdicts = detect_videos(paths, detector, on_done=progress)
-        rows = [DemoVerdict.of(v, REAL if r.label == 0 else r.method) for v, r in zip(verdicts, listed)]
+        names = {r.clip_id: p.name for r, p in zip(listed, paths)}
+        rows = [DemoVerdict.of(v, REAL if r.label == 0 else r.method, names.get(_source_clip(r.clip_id), p.name))
+                for v, r, p in zip(verdicts, listed, paths)]
         write_batch_report(verdicts, detector, report, name=DEFAULT_DETECTOR, note=report_note(DEFAULT_DETECTOR, tally(rows)))
     verdicts_json.write_text(json.dumps({"videos": [v.to_dict() for v in verdicts]}, indent=1) + "\n")
     return rows
+
+
+def _source_clip(clip_id: str) -> str:
+    """The real clip a forgery was made from: forge names it ``<source clip>__<method>``."""
+    return clip_id.split("__", 1)[0]
 
 
 def _split(manifest: Path, out: Path, seed: int) -> None:

@@ -33,35 +33,41 @@ CANNOT = ("It cannot catch: audio swaps and voice-clone dubs (it reads the frame
 @dataclass
 class DemoVerdict:
     """One demo clip as the summary shows it: its file name, its truth (``real`` or the avcorr
-    forgery method that made it), the band (None: it failed) and score in [0, 1]."""
+    forgery method that made it), the real clip it was forged from (``source``: its own name for a
+    real one), the band (None: it failed) and score in [0, 1]."""
 
     clip: str
     truth: str
+    source: str
     band: str | None
     score: float | None
     error: str | None = None
 
     @classmethod
-    def of(cls, verdict: VideoVerdict, truth: str) -> "DemoVerdict":
-        return cls(clip=Path(verdict.path).name, truth=truth, band=None if verdict.error else verdict.verdict,
-                   score=None if verdict.error else verdict.score, error=verdict.error)
+    def of(cls, verdict: VideoVerdict, truth: str, source: str) -> "DemoVerdict":
+        return cls(clip=Path(verdict.path).name, truth=truth, source=source,
+                   band=None if verdict.error else verdict.verdict, score=None if verdict.error else verdict.score,
+                   error=verdict.error)
 
 
 @dataclass
 class Tally:
-    """Clips of one truth and how the default banded them."""
+    """Clips of one truth and how the default banded them; ``above_source``: forgeries scored
+    strictly above the real clip they were made from (the paired ranking ROC-AUC averages; 0 for reals)."""
 
     truth: str
     clips: int
     fake: int
     uncertain: int
     failed: int
+    above_source: int = 0
 
     def sentence(self) -> str:
-        """``reals: 0 of 6 called fake (2 uncertain)``."""
+        """``reals: 0 of 6 called fake (2 uncertain)``; a forgery method adds how many scored above their source."""
         who = "reals" if self.truth == REAL else self.truth
         text = f"{who}: {self.fake} of {self.clips} called fake ({self.uncertain} uncertain"
-        return text + (f", {self.failed} failed)" if self.failed else ")")
+        text += f", {self.failed} failed)" if self.failed else ")"
+        return text if self.truth == REAL else text + f", {self.above_source} of {self.clips} scored above their real source"
 
 
 def tally(rows: list[DemoVerdict]) -> list[Tally]:
@@ -69,8 +75,11 @@ def tally(rows: list[DemoVerdict]) -> list[Tally]:
     order = sorted(dict.fromkeys(r.truth for r in rows), key=lambda t: t != REAL)
     bands = Counter((r.truth, r.band) for r in rows)
     clips = Counter(r.truth for r in rows)
+    real_score = {r.clip: r.score for r in rows if r.truth == REAL}
+    above = Counter(r.truth for r in rows if r.truth != REAL and r.score is not None
+                    and real_score.get(r.source) is not None and r.score > real_score[r.source])
     return [Tally(truth=t, clips=clips[t], fake=bands[(t, FAKE_BAND)], uncertain=bands[(t, UNCERTAIN_BAND)],
-                  failed=bands[(t, None)]) for t in order]
+                  failed=bands[(t, None)], above_source=above[t]) for t in order]
 
 
 def measured(tallies: list[Tally]) -> str:
@@ -96,8 +105,10 @@ def summary_markdown(detector_name: str, rows: list[DemoVerdict], tallies: list[
     lines = [f"# avcorr demo: the shipped default ({detector_name}) on the demo's clips", "",
              "**What it claims to catch.** " + CLAIMS, "", "**What it cannot catch.** " + CANNOT, "",
              "**What it did here.** " + measured(tallies), "",
-             "| truth | clips | called fake | uncertain | failed |", "|---|---|---|---|---|"]
-    lines += [f"| {t.truth} | {t.clips} | {t.fake} | {t.uncertain} | {t.failed} |" for t in tallies]
+             "| truth | clips | called fake | uncertain | failed | scored above their real source |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {t.truth} | {t.clips} | {t.fake} | {t.uncertain} | {t.failed} | "
+              f"{'-' if t.truth == REAL else t.above_source} |" for t in tallies]
     lines += ["", "| clip | truth | band | score |", "|---|---|---|---|"]
     for r in rows:
         band = r.band if r.band is not None else f"failed: {r.error}"
