@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from avcorr.cues.real_reference import FORMAT as REAL_REFERENCE_FORMAT
+from avcorr.detect import zero_shot
+from avcorr.detect.registry import BUNDLED_DIR, DEFAULT_DETECTOR, read_config
 from avcorr.errors import AvcorrError, CheckpointError
-from avcorr.runtime import CONFIG_NAME, read_json_object
+from avcorr.runtime import CONFIG_NAME
 
-BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
-#: The name and kind ``avcorr models`` lists the calibrated zero-shot detector (the default) under.
+#: The name and kind ``avcorr models`` lists the calibrated zero-shot detector under.
 ZERO_SHOT_NAME = "zero-shot"
-#: What ``avcorr detect`` and ``avcorr.detect.load()`` run without a model: chosen by the wild
-#: benchmark's rule (docs/model_card.md).
-DEFAULT_DETECTOR = "trace-cues"
 ZERO_SHOT_KIND = "calibrated consistency"
 CUE_KIND = "feature_logistic"  # avcorr.cues.classifier.KIND
 DYNAMICS_KIND = "dynamics"
@@ -65,12 +63,6 @@ class BundledModel:
                 "groups": self.groups, "num_features": self.num_features, "calibration": self.calibration,
                 "training_labels": self.training_labels, "reference_clips": self.reference_clips,
                 "window_frames": self.window_frames, "normalise": self.normalise, "error": self.error}
-
-
-def read_config(folder: str | Path) -> dict[str, Any]:
-    """A model folder's ``config.json`` as a dict; :class:`CheckpointError` when it is missing or bad."""
-    document = read_json_object(Path(folder) / CONFIG_NAME)
-    return document
 
 
 def model_kind(folder: str | Path) -> str:
@@ -114,8 +106,6 @@ def describe_zero_shot(path: str | Path | None = None) -> BundledModel:
     (default: the packaged one). Without the file it is listed uncalibrated (``calibration``
     None: detect then scores with the teacher's fixed prior and warns); an unreadable file is
     its ``error``."""
-    from avcorr.detect import zero_shot  # here, not on top: zero_shot → registry → bundled is a cycle
-
     path = Path(path) if path is not None else zero_shot.PACKAGED_CALIBRATION
     entry = BundledModel(name=ZERO_SHOT_NAME, path=path, kind=ZERO_SHOT_KIND)
     if not path.is_file():

@@ -3,7 +3,7 @@
 A kind registers itself with :func:`register_detector` in its own module (``@register_detector``
 on a :class:`~avcorr.detect.base.Detector` subclass); :mod:`avcorr.detect` imports the kind
 modules, so registration happens on ``import avcorr.detect``. :func:`load` resolves, in order:
-nothing (the shipped default, :data:`avcorr.detect.bundled.DEFAULT_DETECTOR`), a registered kind
+nothing (the shipped default, :data:`DEFAULT_DETECTOR`), a registered kind
 name (``zero-shot``), a bundled model folder's name (``avcorr models``), or a path — a model
 folder whose ``config.json`` names its ``kind``, a file a kind recognises (a zero-shot calibration
 JSON), or a student run folder (a folder with a ``config.json`` and no known ``kind``).
@@ -14,15 +14,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from avcorr.detect.base import Detector
-from avcorr.detect.bundled import BUNDLED_DIR, DEFAULT_DETECTOR, read_config
 from avcorr.errors import ConfigError
-from avcorr.runtime import CONFIG_NAME
+from avcorr.runtime import CONFIG_NAME, read_json_object
+
+#: The model folders shipped inside the package (``avcorr models`` lists them).
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "resources" / "models"
+#: What ``avcorr detect`` and ``avcorr.detect.load()`` run without a model: chosen by the wild
+#: benchmark's rule (docs/design.md §9, docs/model_card.md).
+DEFAULT_DETECTOR = "trace-cues"
 
 D = TypeVar("D", bound=type[Detector])
 
 _KINDS: dict[str, type[Detector]] = {}
 #: The kind a model folder loads as when its config.json names no registered kind (a student run).
 FALLBACK_KIND = "model"
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """A model folder's ``config.json`` as a dict; :class:`~avcorr.errors.CheckpointError` when it is missing or bad."""
+    return read_json_object(Path(folder) / CONFIG_NAME)
 
 
 def register_detector(cls: D) -> D:
