@@ -281,14 +281,16 @@ def long_video_run(video: Path, detector: str | None, cores: int) -> dict:
     wall_s = None
     if wall:
         parts = [float(x) for x in wall.group(1).split(":")]
-        wall_s = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
+        wall_s = round(sum(v * 60 ** i for i, v in enumerate(reversed(parts))), 2)
     try:
         verdict = json.loads(done.stdout)["videos"][0]
     except (ValueError, KeyError, IndexError):
         verdict = {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
     details = verdict.get("details") or {}
     analysed = details.get("analysed_s")
-    return {"video": video.name, "detector": detector or "default", "exit": done.returncode, "load_1min_before": round(load, 2),
+    from avcorr.detect.bundled import DEFAULT_DETECTOR
+
+    return {"video": video.name, "detector": detector or f"default ({DEFAULT_DETECTOR})", "exit": done.returncode, "load_1min_before": round(load, 2),
             "load_1min_after": round(os.getloadavg()[0], 2),
             "peak_rss_mb": round(int(peak_kb.group(1)) / 1024, 1) if peak_kb else None, "wall_s": wall_s,
             "cpu_s": round(sum(cpu), 1) if cpu else None, "analysed_s": analysed, "source_s": details.get("source_s"),
@@ -320,8 +322,10 @@ def markdown(result: dict) -> str:
         "`zero-shot`: calibrated consistency (canonical resolution, 3-s windows); `dynamics`: the reals-only "
         "reference; `pseudo-trace`: the trace network; `cues`: the bundled cue detector; `(exact)`: the same "
         "detector with `fast_prepare` off (face mesh on every frame, full-size decode then OpenCV rescale), timed "
-        "clip by clip beside the fast path in the same run. `score` = the kind's own work after prepare "
-        "(windows, features, teacher).", "",
+        "clip by clip beside the fast path in the same run. Stage shares are of the wall time; on the fast path "
+        "decode and normalise run in a second thread beside tracking (`prefetch`), so the shares add up to more "
+        "than 100%, and `score` (wall time left after the stages: the kind's own work, windows, features, "
+        "teacher) is then underestimated.", "",
         "| config | overall RTF | CPU RTF | real | forged | median | slowest clip | video (s) | wall (s) | load (1 min) | time share by stage |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -337,7 +341,7 @@ def markdown(result: dict) -> str:
                   "| detector | clips | mean abs. difference | max abs. difference | same band |", "|---|---|---|---|---|"]
         lines += [f"| {name} | {d['clips']} | {d['mean_abs']} | {d['max_abs']} | {d['same_band']}/{d['clips']} |" for name, d in diffs]
     for lm in result.get("landmark_error") or []:
-        lines += ["", f"Reduced-rate tracking (face mesh on every {lm['mesh_every']}th frame, interpolated) against full rate "
+        lines += ["", f"Reduced-rate tracking (face mesh on every {lm['mesh_every']}nd frame, interpolated; nothing else changed) against full rate "
                   f"on {len(lm['clips'])} corpus clips, canonical resolution: landmark error {lm['mean_pct']}% of the face "
                   f"height on average (95th percentile {lm['p95_pct']}%; on the skipped frames {lm['skipped_mean_pct']}%), "
                   f"mouth opening {lm['mouth_opening_mean_pct']}% of the face height. (Two full-rate runs differ too: the mesh "
