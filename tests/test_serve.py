@@ -298,3 +298,15 @@ def test_stopping_finishes_the_scan_being_judged_and_leaves_the_rest_queued(tmp_
     first, second = store.get(ids[0]), store.get(ids[1])
     assert (first.status, first.band, second.status) == ("done", "no evidence of manipulation", "queued")
     assert store.recover() == [ids[1]]
+
+
+def test_every_detector_a_client_may_name_loads():
+    """The names the page offers are the shipped ones; each loads (a kind by its name, a model by its folder)."""
+    from avcorr.serve.detection import detector_names, load_detector
+
+    names = detector_names()
+    assert names[0] == DEFAULT_DETECTOR and "zero-shot" in names
+    for name in names:
+        detector = load_detector(name)
+        assert detector.evidence_frames > 0
+        detector.close()

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         130 / 143: stopped by Ctrl-C / SIGTERM (after the JSON of the videos finished).
         """
         if zero_shot and checkpoint is not None:
-            raise ConfigError("choose one detector: --detector NAME|PATH or --zero-shot (the default)")
+            raise ConfigError("choose one detector: --detector NAME|PATH or --zero-shot")
         if audio is not None and len(paths) != 1:
             raise ConfigError("--audio pairs with exactly one video")
         if threshold is not None and not 0.0 <= threshold <= 1.0:

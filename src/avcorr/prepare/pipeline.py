@@ -64,7 +64,7 @@ def resource_reason(exc: BaseException) -> str:
     what = {errno.ENOSPC: "out of disk space", errno.EMFILE: "out of file handles", errno.ENFILE: "out of file handles"}.get(
         code, "out of memory or system resources")
     name = errno.errorcode.get(code, "") if code is not None else ""
-    return f"{what} ({name or exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc}); rerun with fewer workers or a smaller --max-frames"
+    return f"{what} ({name or exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc}); rerun with fewer workers, or on less of each video (prepare --max-frames, detect --max-seconds)"
 
 
 @dataclass
@@ -150,7 +150,7 @@ class _Stages:
             except InputError:
                 raise
             except MemoryError:
-                raise InputError(self.path, "out of memory (try a smaller --max-frames)", stage=stage) from None
+                raise InputError(self.path, "out of memory (try less of each video: prepare --max-frames, detect --max-seconds)", stage=stage) from None
             except OSError as exc:
                 if exc.errno not in RESOURCE_ERRNOS:
                     raise InputError(self.path, f"unexpected {exc.__class__.__name__}: {exc}", stage=stage) from exc

@@ -16,6 +16,7 @@ from typing import Any
 
 import avcorr.detect
 from avcorr.detect.base import Detector
+from avcorr.detect.registry import detector_kinds
 from avcorr.detect.bundled import BUNDLED_DIR, DEFAULT_DETECTOR, bundled_models
 from avcorr.detect.evidence import add_scenes
 from avcorr.detect.report import REPORT_NAME, from_verdict, render_report
@@ -46,8 +47,10 @@ def check_detector(name: str | None, known: list[str] | None = None) -> str:
 
 def load_detector(name: str) -> Detector:
     """The detector called ``name`` (:func:`detector_names`), keeping evidence frames for the report.
-    A bundled model is loaded by its folder, never by a path relative to the server's directory."""
-    return avcorr.detect.load(name if name == DEFAULT_DETECTOR else BUNDLED_DIR / name, evidence_frames=EVIDENCE_FRAMES)
+    A registered kind (``zero-shot``) is loaded by its name; a bundled model by its folder, never by a
+    path relative to the server's directory."""
+    target = name if name == DEFAULT_DETECTOR or name in detector_kinds() else BUNDLED_DIR / name
+    return avcorr.detect.load(target, evidence_frames=EVIDENCE_FRAMES)
 
 
 @dataclass
