@@ -340,9 +340,15 @@ def _retime(source, fps: float, nominal: float, max_frames: int | None, start_s:
     skipped = report.video_packets_skipped
     covered = 0.0
 
+    shape: list[tuple[int, ...]] = []  # the first image's shape: every later one is brought to it
+
     def image(item: list) -> np.ndarray:
         if item[2] is None:
             item[2] = _to_array(item[1], height, pixel_format)
+            if not shape:
+                shape.append(item[2].shape)
+            elif item[2].shape != shape[0]:  # the stream changed resolution mid-way (legal in several codecs)
+                item[2] = _resized(item[2], shape[0])
         return item[2]
 
     for frame in source:
@@ -374,6 +380,13 @@ def _retime(source, fps: float, nominal: float, max_frames: int | None, start_s:
                 tick += 1
     report.video_decoded_s = covered
     return tick
+
+
+def _resized(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` scaled to the (H, W) of ``shape`` (same channels), so a clip's frames share one size."""
+    import cv2
+
+    return cv2.resize(array, (int(shape[1]), int(shape[0])), interpolation=cv2.INTER_AREA)
 
 
 def _to_array(frame, height: int | None, pixel_format: str) -> np.ndarray:
