@@ -9,6 +9,10 @@ from typing import Optional
 import typer
 
 from avcorr.cli.common import print_json
+from avcorr.data.clip_cache import ClipCache
+from avcorr.errors import InputError
+from avcorr.pseudo.degrade import DegradeOptions
+from avcorr.train.pseudo import PseudoTrainOptions, fit_pseudo_detector
 
 
 def register(app: typer.Typer) -> None:
@@ -31,11 +35,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a TraceNet (docs: avcorr.train.pseudo) on windows of CACHE_DIR's real clips, half
         of them turned into pseudo-fakes of the chosen types, and save it to OUT."""
-        from avcorr.data.clip_cache import ClipCache
-        from avcorr.errors import InputError
-        from avcorr.pseudo.degrade import DegradeOptions
-        from avcorr.train.pseudo import PseudoTrainOptions, fit_pseudo_detector
-
         cache = ClipCache(cache_dir)
         if not (cache.root / "clips").is_dir():
             raise InputError(cache_dir, "not a clip cache (no clips/ folder); run `avcorr prepare` first")

@@ -17,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import typer  # noqa: E402
 
+import avcorr.cli  # noqa: E402
 from avcorr.cli import common  # noqa: E402
 from avcorr.errors import AvcorrError  # noqa: E402
 
@@ -39,9 +40,7 @@ def build_app() -> typer.Typer:
     def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
         common.STATE.debug = debug
 
-    import avcorr.cli as package
-
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(avcorr.cli.__path__), key=lambda m: m.name):
         if info.name in _SKIP or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"avcorr.cli.{info.name}")

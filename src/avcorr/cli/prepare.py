@@ -1,11 +1,20 @@
 """``avcorr prepare``: turn the videos of a manifest into a clip cache."""
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 from typing import Optional
 
 import typer
+import yaml
+
+from avcorr.cli.common import print_json, progress, stop_on_signals, stop_status
+from avcorr.data.adapters import paper_csv_rows
+from avcorr.data.manifest import ManifestRow, read_manifest
+from avcorr.errors import ConfigError, InputError
+from avcorr.media.normalise import NormaliseOptions
+from avcorr.prepare.pipeline import PrepareOptions, parse_shard, prepare_manifest
 
 
 def register(app: typer.Typer) -> None:
@@ -38,12 +47,7 @@ def register(app: typer.Typer) -> None:
         Exits 1 when any clip failed (each is listed with its stage and reason in CACHE/failures.csv).
         Ctrl-C or SIGTERM stops at once (exit 130 / 143): the clips written are kept, a rerun goes on.
         """
-        from avcorr.cli.common import print_json, progress, stop_on_signals, stop_status
-        from avcorr.prepare.pipeline import PrepareOptions, parse_shard, prepare_manifest
-
         rows = load_any_manifest(manifest, root)
-        from avcorr.media.normalise import NormaliseOptions
-
         normalise = (NormaliseOptions(face_px=normalise_face_px, jpeg_quality=normalise_jpeg_quality, blur_sigma=normalise_blur_sigma)
                      if normalise_face_px > 0 else None)
         options = PrepareOptions(face_size=face_size, mouth_size=mouth_size, max_frames=max_frames or None, normalise=normalise)
@@ -74,10 +78,6 @@ def register(app: typer.Typer) -> None:
 
 def parse_teacher_options(items: list[str]) -> dict[str, object]:
     """``key=value`` strings → keyword options (values parsed as YAML: numbers, booleans, paths)."""
-    import yaml
-
-    from avcorr.errors import ConfigError
-
     options: dict[str, object] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -87,14 +87,8 @@ def parse_teacher_options(items: list[str]) -> dict[str, object]:
     return options
 
 
-def load_any_manifest(path: Path, root: Optional[Path] = None) -> list:
+def load_any_manifest(path: Path, root: Optional[Path] = None) -> list[ManifestRow]:
     """Rows from an avcorr manifest or from the paper's CSV (detected by its header)."""
-    import csv
-
-    from avcorr.data.adapters import paper_csv_rows
-    from avcorr.data.manifest import read_manifest
-    from avcorr.errors import InputError
-
     if not path.exists():
         raise InputError(path, "manifest not found", stage="manifest")
     with path.open(newline="", encoding="utf-8-sig") as handle:

@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from avcorr.serve.server import ServeOptions, run
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
@@ -19,7 +21,5 @@ def register(app: typer.Typer) -> None:
         allow_no_token: bool = typer.Option(False, "--allow-no-token", help="Listen on a non-loopback --host without a token (a network you trust)."),
     ) -> None:
         """Serve the upload page (/) and the API (/api/v1/scans) until Ctrl-C; scans and reports are kept in --data."""
-        from avcorr.serve.server import ServeOptions, run
-
         run(ServeOptions(data_dir=data, host=host, port=port, workers=workers, max_upload_mb=max_upload_mb,
                          token=token or None, allow_no_token=allow_no_token))

@@ -13,9 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 
+from avcorr.cues.classifier import load_rows, save_rows
+from avcorr.cues.container import container_features
+from avcorr.cues.dynamics import clip_dynamics
+from avcorr.cues.features import clip_cue_features
+from avcorr.data.cache_views import crop_cache
 from avcorr.data.catalog import CatalogClip
+from avcorr.data.clip_cache import ClipCache, load_clip, load_meta
+from avcorr.data.corpus_options import DEFAULT_CORPUS
+from avcorr.data.manifest import ManifestRow
 from avcorr.errors import ConfigError, InputError
 from avcorr.media.normalise import NormaliseOptions
+from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
 from avcorr.runtime import StageTimer
 
 T = TypeVar("T")
@@ -34,9 +43,6 @@ def prepare_corpus(clips: Sequence[CatalogClip], cache_dir: Path, max_frames: in
     """Prepare every clip once with the phonetic teacher (phone loop only, as ``detect`` runs it) (clips already there are skipped), brought
     to one canonical face resolution and codec when ``normalise`` is given; returns the failures
     as ``clip_id (stage: reason)``."""
-    from avcorr.data.manifest import ManifestRow
-    from avcorr.prepare.pipeline import PrepareOptions, prepare_manifest
-
     rows = [ManifestRow(clip_id=c.clip_id, video_path=str(c.path), label=c.label, method=c.family,
                         source_id=c.source_group, dataset="corpus") for c in clips]
     summary = prepare_manifest(rows, cache_dir, PrepareOptions(max_frames=max_frames, store_stft=False,
@@ -49,18 +55,13 @@ def prepare_corpus(clips: Sequence[CatalogClip], cache_dir: Path, max_frames: in
 
 def crop_corpus(cache_dir: Path, out_dir: Path, frames: int, progress: Progress | None = None) -> Path:
     """Every prepared clip cut to its centre ``frames`` frames (so duration cannot leak)."""
-    from avcorr.data.cache_views import crop_cache
-
     return crop_cache(cache_dir, out_dir, frames, progress=progress)
 
 
 def clip_features(clip_path: Path | None, record: object | None) -> tuple[dict[str, float], list[str]]:
     """All feature groups of one clip: container features from the file, cues and consistency from
     its cropped record. A group that fails is left out (the classifiers impute it) and named."""
-    from avcorr.cues.container import container_features
-    from avcorr.cues.dynamics import clip_dynamics
-    from avcorr.cues.features import clip_cue_features
-    from avcorr.teachers.zero_shot import zero_shot
+    from avcorr.teachers.zero_shot import zero_shot  # lazy: torch (via soft_label), kept out of the numpy-only cues
 
     table: dict[str, float] = {}
     failures: list[str] = []
@@ -91,8 +92,6 @@ def clip_features(clip_path: Path | None, record: object | None) -> tuple[dict[s
 def corpus_features(clips: Sequence[CatalogClip], cache_dir: Path,
                     progress: Progress | None = None) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Feature tables of every clip (a clip missing from the cache keeps its container features)."""
-    from avcorr.data.clip_cache import ClipCache, load_clip
-
     files = {p.stem: p for p in ClipCache(cache_dir).clip_files()}
     tables: dict[str, dict[str, float]] = {}
     failures: list[str] = []
@@ -112,8 +111,6 @@ def feature_names(tables: Mapping[str, Mapping[str, float]], groups: Sequence[st
 def check_prepared(cache_dir: Path, normalise: NormaliseOptions | None) -> None:
     """A :class:`ConfigError` when the clips of ``cache_dir`` (one is read) were prepared with
     another canonical resolution than ``normalise`` (an earlier run's work folder)."""
-    from avcorr.data.clip_cache import ClipCache, load_meta
-
     files = ClipCache(cache_dir).clip_files()
     if not files:
         return
@@ -138,8 +135,9 @@ class CorpusTables:
     reused: int = 0
 
 
-def corpus_tables(clips: Sequence[CatalogClip], work: Path, prepare_frames: int = 150, crop_frames: int = 75,
-                  workers: int = 2, normalise: NormaliseOptions | None = None, progress: Progress | None = None,
+def corpus_tables(clips: Sequence[CatalogClip], work: Path, prepare_frames: int = DEFAULT_CORPUS.prepare_frames,
+                  crop_frames: int = DEFAULT_CORPUS.crop_frames, workers: int = DEFAULT_CORPUS.workers,
+                  normalise: NormaliseOptions | None = None, progress: Progress | None = None,
                   log: Callable[[str], None] | None = None, timer: StageTimer | None = None) -> CorpusTables:
     """Feature tables of every clip, through the wild benchmark's work layout under ``work``:
     ``cache_full/`` (prepared with the phonetic teacher to ``prepare_frames``; clips already there
@@ -147,9 +145,6 @@ def corpus_tables(clips: Sequence[CatalogClip], work: Path, prepare_frames: int 
     ``features.json`` (tables already there are reused; missing clips are added). So
     ``work = runs/bench-wild`` reuses what ``avcorr bench wild`` prepared. ``timer`` gets the wall
     seconds of the ``prepare``, ``crop`` and ``features`` stages."""
-    from avcorr.cues.classifier import load_rows, save_rows
-    from avcorr.data.clip_cache import ClipCache
-
     say = log or (lambda message: None)
     timer = timer or StageTimer()
     work = Path(work)

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+import avcorr
 from avcorr.detect.evidence import FrameEvidence
 from avcorr.detect.segments import Segment, smooth_scores
 from avcorr.detect.verdict import TOO_LITTLE
@@ -400,8 +401,6 @@ def render_report(videos: Sequence[ReportVideo], title: str = "avcorr detection 
                   settings: dict[str, str] | None = None, note: str | None = None) -> str:
     """The report page as one HTML string (no external resources). ``note``: a paragraph shown
     at the top, before the summary (e.g. what the detector is and how to read its verdicts)."""
-    import avcorr
-
     when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     settings_html = " · ".join(f"{_e(k)}: {_e(v)}" for k, v in (settings or {}).items())
     body = [f"<h1>{_e(title)}</h1>",

@@ -22,10 +22,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from avcorr.errors import CheckpointError
+from avcorr.runtime import CONFIG_NAME
 
 FORMAT = "avcorr-trace-net"
 WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
 
 
 @dataclass(frozen=True)

@@ -420,7 +420,7 @@ def _cut_track(track: FaceTrack, start: int) -> FaceTrack:
 def _apply_teacher(teacher: Any, media: MediaClip, record: ClipRecord, divergence: str) -> None:
     import torch
 
-    from avcorr.soft_label import soft_correlation_label
+    from avcorr.soft_label import soft_correlation_label  # lazy: torch, loaded only when a teacher runs
 
     out = teacher.posteriors(media, record)
     audio_post, visual_post = (out.audio, out.visual) if hasattr(out, "audio") else out
@@ -533,7 +533,7 @@ def load_teacher(name: str, **teacher_options: Any) -> Any:
     if not name or name == "none":
         return None
     try:
-        from avcorr.teachers.registry import get_teacher
+        from avcorr.teachers.registry import get_teacher  # lazy: torch, loaded only when a teacher is asked for
     except ImportError:
         raise ConfigError(f"teacher {name!r} is not available in this version (only 'none')") from None
     return get_teacher(name, **teacher_options)

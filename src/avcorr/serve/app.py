@@ -25,7 +25,7 @@ import avcorr
 from avcorr.detect.report import REPORT_NAME
 from avcorr.errors import ConfigError
 from avcorr.serve.access import TokenGuard, same_origin
-from avcorr.serve.detection import DEFAULT_DETECTOR, check_detector
+from avcorr.serve.detection import DEFAULT_DETECTOR, check_detector, detector_names
 from avcorr.serve.queue import ScanQueue
 from avcorr.serve.store import STATUSES, Scan, ScanQuery, ScanStore
 from avcorr.serve.uploads import BadUpload, UploadTooLarge, receive_upload, stored_name
@@ -62,8 +62,6 @@ def create_app(store: ScanStore, queue: ScanQueue, max_upload_bytes: int, token:
     def names() -> list[str]:
         nonlocal known
         if known is None:
-            from avcorr.serve.detection import detector_names
-
             known = detector_names()
         return known
 
