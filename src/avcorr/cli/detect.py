@@ -21,10 +21,10 @@ from typing import Any, Optional
 import typer
 
 from avcorr.cli.common import print_json, stop_on_signals, stop_status
-from avcorr.detect import detect_videos, load
-from avcorr.detect.batch import write_batch_report
+from avcorr.detect import load
+from avcorr.detect.batch import ResumableBatch, write_batch_report
 from avcorr.detect.registry import resolve
-from avcorr.detect.results_log import ResultsLog, video_key
+from avcorr.detect.results_log import ResultsLog
 from avcorr.detect.verdict import SCHEMA_VERSION, VideoVerdict
 from avcorr.errors import ConfigError, InputError
 from avcorr.media.decode import find_videos
@@ -89,34 +89,38 @@ def register(app: typer.Typer) -> None:
         if detector.warning:
             typer.echo(f"avcorr: warning: {detector.warning}", err=True)
         videos, empty = video_files(paths)
-        batch = Batch(videos, audio, results, as_json)
+        batch = ResumableBatch(videos, audio, results, on_progress=progress_line)
+        if batch.previous:
+            typer.echo(f"avcorr: {len(batch.previous)} of {len(batch.keys)} video(s) already judged in {out}; "
+                       f"{len(batch.todo)} to do", err=True)
+        emit = Emitter(batch, as_json)
         try:
             with stop_on_signals():
                 try:
-                    detect_videos(batch.todo, detector, audio_paths=batch.todo_audio(), on_done=batch.finished)
+                    batch.run(detector)
                 finally:
                     detector.close()
         except KeyboardInterrupt as stop:
-            batch.emit(detector.operating_point, stopped=True)
+            emit(detector.operating_point, stopped=True)
             typer.echo(f"avcorr: detect stopped after {len(batch.new)} new video(s); "
                        + (f"a rerun with --out {out} goes on" if out is not None else "no report written"), err=True)
             raise SystemExit(stop_status(stop)) from None
         except Exception:
-            batch.emit(detector.operating_point)  # what finished, before main's one-line internal error (exit 3)
+            emit(detector.operating_point)  # what finished, before main's one-line internal error (exit 3)
             raise
         batch.add([VideoVerdict.failed(folder, detector.mode, f"{folder}: no video files in this folder") for folder in empty])
         if report_dir is not None:
             try:
                 page = write_batch_report(batch.verdicts(), detector, report_dir, name=checkpoint, note=note)
             except OSError as exc:  # a full disk, a folder gone read-only: the JSON still comes out, then one line (exit 2)
-                batch.emit(detector.operating_point)
+                emit(detector.operating_point)
                 raise InputError(report_dir, f"cannot write the report ({exc.strerror or exc}); any earlier report there is unchanged",
                                  stage="output") from None
             except Exception:
-                batch.emit(detector.operating_point)
+                emit(detector.operating_point)
                 raise
             typer.echo(f"report: {page}", err=True)
-        batch.emit(detector.operating_point)
+        emit(detector.operating_point)
         if batch.failed():
             raise SystemExit(1)  # some videos failed (listed above); the others were judged
 
@@ -172,85 +176,39 @@ def _check_writable(folder: Path, option: str) -> None:
         raise ConfigError(f"{option} {folder}: only {free // 1024} kB free on its disk (at least {MIN_FREE_BYTES >> 10} kB needed)")
 
 
-class Batch:
-    """The videos of one ``detect`` run: which are still to do (``--out`` may hold some already),
-    the verdicts as they finish (appended to ``--out`` at once, a line on stderr), and the one
-    JSON document or table printed at the end, or at a stop with what finished."""
+def progress_line(verdict: VideoVerdict, done: int, total: int) -> None:
+    """One video done, a line on stderr (a line per video, not a bar: it reads the same in a
+    terminal, a log file and a pipe)."""
+    if verdict.error:
+        outcome = f"failed: {verdict.error}"
+    elif verdict.score is not None:
+        outcome = f"{verdict.verdict} ({verdict.score:.3f})"
+    else:  # too little to judge
+        outcome = f"{verdict.verdict}: {verdict.details.get('reason', '')}"
+    sys.stderr.write(f"detect [{done}/{total}] {verdict.path}: {' '.join(outcome.split())}\n")
+    sys.stderr.flush()
 
-    def __init__(self, videos: list[Path], audio: Path | None, results: ResultsLog | None, as_json: bool) -> None:
-        self.audio = audio
-        self.results = results
+
+class Emitter:
+    """Prints a batch's one JSON document (``--json``) or table of what finished, once: at the
+    end, or at a stop, a failed report or an internal error."""
+
+    def __init__(self, batch: ResumableBatch, as_json: bool) -> None:
+        self.batch = batch
         self.as_json = as_json
-        self.keys: list[str] = []
-        self.paths: dict[str, Path] = {}
-        for video in videos:  # a video given twice is judged once
-            key = video_key(video, audio)
-            if key not in self.paths:
-                self.keys.append(key)
-                self.paths[key] = video
-        earlier = {video_key(e["path"], e.get("audio_path")): e for e in (results.entries if results else [])}
-        self.previous = {k: earlier[k] for k in self.keys if k in earlier}
-        self.todo = [self.paths[k] for k in self.keys if k not in self.previous]
-        self.new: dict[str, VideoVerdict] = {}
-        self.extra: list[VideoVerdict] = []
         self.emitted = False
-        if self.previous:
-            typer.echo(f"avcorr: {len(self.previous)} of {len(self.keys)} video(s) already judged in {results.path}; "
-                       f"{len(self.todo)} to do", err=True)
 
-    def todo_audio(self) -> list[Path | None] | None:
-        return [self.audio] * len(self.todo) if self.audio is not None else None
-
-    def finished(self, verdict: VideoVerdict) -> None:
-        """One video done: on disk in ``--out`` before the next starts, and a progress line on stderr
-        (a line per video, not a bar: it reads the same in a terminal, a log file and a pipe)."""
-        key = video_key(verdict.path, verdict.audio_path)
-        self.new[key] = verdict
-        if self.results is not None:
-            try:
-                self.results.append(verdict.to_dict())
-            except OSError as exc:
-                raise InputError(self.results.path, f"cannot append to the results file ({exc.strerror or exc})", stage="output") from None
-        done = len(self.previous) + len(self.new)
-        if verdict.error:
-            outcome = f"failed: {verdict.error}"
-        elif verdict.score is not None:
-            outcome = f"{verdict.verdict} ({verdict.score:.3f})"
-        else:  # too little to judge
-            outcome = f"{verdict.verdict}: {verdict.details.get('reason', '')}"
-        sys.stderr.write(f"detect [{done}/{len(self.keys)}] {verdict.path}: {' '.join(outcome.split())}\n")
-        sys.stderr.flush()
-
-    def add(self, verdicts: list[VideoVerdict]) -> None:
-        self.extra += verdicts
-
-    def verdicts(self) -> list[VideoVerdict]:
-        """Every finished video in the order given (earlier runs' from ``--out``), then the extras."""
-        out = []
-        for key in self.keys:
-            if key in self.new:
-                out.append(self.new[key])
-            elif key in self.previous:
-                out.append(VideoVerdict.from_dict(self.previous[key]))
-        return out + self.extra
-
-    def failed(self) -> bool:
-        return any(v.error for v in self.verdicts())
-
-    def emit(self, point: Any, stopped: bool = False) -> None:
-        """Print the JSON document (``--json``) or the table of what finished, once."""
+    def __call__(self, point: Any, stopped: bool = False) -> None:
         if self.emitted:
             return
         self.emitted = True
         if self.as_json:
-            videos = [self.previous[k] if k in self.previous else self.new[k].to_dict() for k in self.keys
-                      if k in self.previous or k in self.new]
-            document: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "videos": videos + [v.to_dict() for v in self.extra]}
+            document: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "videos": self.batch.documents()}
             if stopped:
                 document["stopped"] = True
             print_json(document)
         else:
-            _print_table(self.verdicts(), point)
+            _print_table(self.batch.verdicts(), point)
 
 
 def video_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:

@@ -10,9 +10,9 @@ Every kind is a :class:`~avcorr.detect.base.Detector` in its own module, registe
 """
 from avcorr.detect import cue_detector, dynamics_detector, model_detector, trace_detector, zero_shot  # noqa: F401  (registers the kinds)
 from avcorr.detect.base import Detector
-from avcorr.detect.batch import detect_videos
+from avcorr.detect.batch import ResumableBatch, detect_videos
 from avcorr.detect.registry import detector_kinds, load, register_detector
 from avcorr.detect.verdict import OperatingPoint, VideoVerdict
 
-__all__ = ["Detector", "OperatingPoint", "VideoVerdict", "detect_videos", "detector_kinds", "load",
+__all__ = ["Detector", "OperatingPoint", "ResumableBatch", "VideoVerdict", "detect_videos", "detector_kinds", "load",
            "register_detector"]
