@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import math
 import time
 from pathlib import Path
@@ -64,6 +65,17 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def write_json(path: str | Path, document: Any) -> Path:
+    """``document`` as indented JSON at ``path`` (folders made), through a temporary file and a
+    rename, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
 
 
 def read_json_object(path: str | Path) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import numpy as np
 from avcorr.cues import dynamics
 from avcorr.cues.corpus import CONSISTENCY, DYNAMICS
 from avcorr.errors import ConfigError
+from avcorr.runtime import write_json
 
 FORMAT, VERSION = "avcorr-real-reference", 1
 SIDES = (dynamics.LOW, dynamics.HIGH, dynamics.TWO)
@@ -162,10 +163,7 @@ class RealReference:
                 "real_scores": [float(s) for s in self.real_scores], "extra": self.extra}
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping, origin: str = "reference") -> "RealReference":

@@ -41,7 +41,7 @@ from avcorr.errors import AvcorrError, InputError
 from avcorr.eval.calibration import Calibration, calibrate
 from avcorr.media.normalise import NormaliseOptions
 from avcorr.prepare.pipeline import FAST_MESH_EVERY, PreparedClip, PrepareOptions
-from avcorr.runtime import json_format
+from avcorr.runtime import json_format, write_json
 from avcorr.teachers.phonetic.teacher import PhoneticTeacher
 from avcorr.teachers.zero_shot import ZeroShotOptions, zero_shot
 
@@ -156,10 +156,7 @@ class ZeroShotCalibration:
             raise InputError(origin, f"bad zero-shot calibration ({error})", stage="calibration") from None
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> "ZeroShotCalibration":
