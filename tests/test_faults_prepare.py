@@ -192,8 +192,15 @@ def test_workers_and_the_resource_tracker_die_with_a_sigkilled_parent(tmp_path):
 
 
 def test_die_with_parent_is_a_no_op_in_the_parent_itself():
-    prep.die_with_parent(os.getpid())  # workers=1 runs in the parent: nothing to watch, SIGINT untouched
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    def mine(signum, frame):  # a handler of the parent's own (inherited handlers differ: a background job ignores SIGINT)
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, mine)
+    try:
+        prep.die_with_parent(os.getpid())  # workers=1 runs in the parent: nothing to watch, SIGINT untouched
+        assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
