@@ -111,6 +111,8 @@ def _pseudo_variants() -> list[WildVariant]:
                        "pseudo-fakes made from them (no genuine fake seen)", pseudo_types=every)]
     out += [WildVariant(f"pseudo-no-{kind}", "pseudo", f"pseudo without the {kind} pseudo-fakes (ablation)",
                         pseudo_types=tuple(k for k in every if k != kind)) for kind in every]
+    out += [WildVariant(f"pseudo-only-{kind}", "pseudo", f"pseudo with the {kind} pseudo-fakes alone (ablation)",
+                        pseudo_types=(kind,)) for kind in every]
     return out
 
 
