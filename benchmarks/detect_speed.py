@@ -74,10 +74,17 @@ def read_forged(out: Path) -> list[tuple[Path, str]]:
 
 
 def cue_model(model: Path | None) -> Path | None:
-    """The cue model to time: ``--model``, else the first bundled cue model (None when there is none)."""
-    from avcorr.detect.bundled import bundled_cue_model
+    """The cue model to time: ``--model``, else the shipped default when it is a cue model, else the
+    first bundled cue model (None when there is none)."""
+    from avcorr.detect.bundled import CUE_KIND, bundled_cue_model, describe
+    from avcorr.detect.registry import BUNDLED_DIR, DEFAULT_DETECTOR
 
-    return model if model is not None else bundled_cue_model()
+    if model is not None:
+        return model
+    default = BUNDLED_DIR / DEFAULT_DETECTOR
+    if default.is_dir() and describe(default).kind == CUE_KIND:
+        return default
+    return bundled_cue_model()
 
 
 def run_config(name: str, checkpoint: str | None, clips: list[tuple[Path, str]], workdir: Path,
