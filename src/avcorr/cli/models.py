@@ -1,5 +1,6 @@
 """``avcorr models``: the detectors shipped inside this install — the calibrated zero-shot detector
-(the default) and the model folders in avcorr/resources/models."""
+and the model folders in avcorr/resources/models; the one marked (default) is what ``avcorr detect``
+runs without a detector flag."""
 from __future__ import annotations
 
 import typer
@@ -12,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("models")
     def models(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
         """List the shipped detectors: kind, calibration, reference or training clips, where they are.
-        The one marked (default) is what `avcorr detect` runs without --checkpoint: the calibrated zero-shot detector."""
+        The one marked (default) is what `avcorr detect` runs without --detector (chosen by the wild benchmark's rule)."""
         found = bundled_models()
         if as_json:
             print_json({"folder": str(BUNDLED_DIR), "models": [m.to_dict() for m in found]})
@@ -47,8 +48,10 @@ def describe_model(model) -> str:
         lines = [head, f"  calibration: {calibration}"]
         if model.reference_clips:
             lines.append(f"  reference clips: {model.reference_clips} real clips")
-        lines += [f"  window: {window}", f"  normalisation: {normalisation}", f"  path: {model.path}"]
+        lines += [f"  window: {window}", f"  normalisation: {normalisation}", f"  path: {model.path}",
+                  f"  run it: avcorr detect{'' if model.is_default else ' --zero-shot'}"]
         return "\n".join(lines)
     labels = model.training_labels
     trained = f"{labels.get('real', '?')} real, {labels.get('fake', '?')} fake clips" if labels else "not recorded"
-    return f"{head}\n  calibration: {calibration}\n  trained on: {trained}\n  path: {model.path}\n  run it: avcorr detect --checkpoint {model.path}"
+    run = "avcorr detect" if model.is_default else f"avcorr detect --detector {model.name}"
+    return f"{head}\n  calibration: {calibration}\n  trained on: {trained}\n  path: {model.path}\n  run it: {run}"
