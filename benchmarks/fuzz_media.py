@@ -1,14 +1,13 @@
 """Fuzz the media reader with mutated container bytes: it must return a clip or refuse the file.
 
     .venv/bin/python benchmarks/fuzz_media.py --minutes 10        # results: benchmarks/results/fuzz_media.{json,md}
-    .venv/bin/python benchmarks/fuzz_media.py --make-seeds         # (re)write the seed clips once
 
 The target is :func:`avcorr.media.decode.read_media` (the reader every path goes through): for any
 bytes it must return a :class:`~avcorr.media.decode.MediaClip` that keeps its invariants, or raise
 :class:`~avcorr.errors.InputError`. Anything else is a crash: another exception, a broken invariant,
 a hang (no progress for ``--hang-s`` seconds) or the process dying by a signal.
 
-Inputs: tiny valid clips (tests/data/fuzz_seeds/: mp4 with the index at the end and at the front,
+Inputs: tiny valid clips made at the start of a run (:func:`make_seeds`: mp4 with the index at the end and at the front,
 mkv, webm, avi; 32×32, 1.2 s) and inputs that earlier mutations made interesting, each with 1-4
 :class:`Mutation` s (bit flips, bytes set, ranges zeroed, deleted or duplicated, random bytes
 inserted, truncation, 32-bit size fields set to edge values). An input is kept in the corpus when
@@ -39,7 +38,8 @@ from typing import Any, Sequence
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "tests" / "data" / "fuzz_seeds"
+#: The seed clips every run starts from, made anew by :func:`make_seeds` (30 frames, 32×32, 1.2 s of tone).
+SEED_NAMES = ("seed_moov_end.mp4", "seed_faststart.mp4", "seed.mkv", "seed.webm", "seed.avi")
 REGRESSIONS = REPO / "tests" / "data" / "fuzz_regressions"
 MAX_FRAMES = 60  # frames read per input: enough to cross the first packets of every stream
 KINDS = ("flip", "set", "zero", "delete", "duplicate", "insert", "truncate", "size")
@@ -117,26 +117,24 @@ def signature(result: str) -> str:
     return re.sub(r"\d+(\.\d+)?", "#", result.split(": ", 1)[0] + ": " + result.split(": ", 1)[-1][:120]) if result.startswith("refused") else result
 
 
-def seeds() -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(SEEDS.glob("seed*"))}
-
-
-def make_seeds() -> None:
-    """Write the seed clips (once; they are committed, so runs do not depend on the encoder)."""
+def make_seeds(folder: Path) -> list[Path]:
+    """Write the seed clips (:data:`SEED_NAMES`) into ``folder``; returns their paths. A crash found
+    from them is kept as its own bytes (tests/data/fuzz_regressions/), so a replay never needs them."""
     sys.path.insert(0, str(REPO / "tests"))
     from hostile_media import _faststart
     from media_fixtures import index_frames, tone, write_media
 
     from avcorr.media.encode import write_video
 
-    SEEDS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     frames, audio = index_frames(30, (32, 32)), tone(1.2)
     with tempfile.TemporaryDirectory() as tmp:
         end = write_video(Path(tmp) / "end.mp4", frames, audio)
-        (SEEDS / "seed_moov_end.mp4").write_bytes(end.read_bytes())
-        (SEEDS / "seed_faststart.mp4").write_bytes(_faststart(end, Path(tmp) / "fast.mp4").read_bytes())
+        (folder / "seed_moov_end.mp4").write_bytes(end.read_bytes())
+        (folder / "seed_faststart.mp4").write_bytes(_faststart(end, Path(tmp) / "fast.mp4").read_bytes())
         for suffix in (".mkv", ".webm", ".avi"):
-            (SEEDS / f"seed{suffix}").write_bytes(write_media(Path(tmp) / f"s{suffix}", frames, audio).read_bytes())
+            (folder / f"seed{suffix}").write_bytes(write_media(Path(tmp) / f"s{suffix}", frames, audio).read_bytes())
+    return [folder / name for name in SEED_NAMES]
 
 
 # ------------------------------------------------------------------------------------ worker
@@ -155,7 +153,11 @@ def worker(state: Path, seed: int, deadline: float) -> None:
     except ImportError:
         pass
     rng = np.random.default_rng(seed)
-    corpus = list(seeds().items())
+    seed_dir = state / "seeds"
+    paths = [seed_dir / name for name in SEED_NAMES]
+    if not all(p.exists() for p in paths):  # the first worker of a run makes them; a restarted one reuses them
+        paths = make_seeds(seed_dir)
+    corpus = [(p.name, p.read_bytes()) for p in paths]
     seen: set[str] = set()
     stats: dict[str, Any] = {"inputs": 0, "clips": 0, "refused": 0, "crashes": [], "signatures": 0, "corpus": len(corpus)}
     current = state / "current"
@@ -301,13 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hang-s", type=float, default=60.0, help="an input making no progress this long is a hang")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
-    parser.add_argument("--make-seeds", action="store_true", help="write tests/data/fuzz_seeds/ and stop")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--deadline", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.make_seeds:
-        make_seeds()
-        return 0
     if args.worker is not None:
         worker(args.worker, args.seed, args.deadline)
         return 0
