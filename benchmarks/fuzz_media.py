@@ -121,8 +121,7 @@ def make_seeds(folder: Path) -> list[Path]:
     """Write the seed clips (:data:`SEED_NAMES`) into ``folder``; returns their paths. A crash found
     from them is kept as its own bytes (tests/data/fuzz_regressions/), so a replay never needs them."""
     sys.path.insert(0, str(REPO / "tests"))
-    from hostile_media import _faststart
-    from media_fixtures import index_frames, tone, write_media
+    from media_fixtures import faststart, index_frames, tone, write_media
 
     from avcorr.media.encode import write_video
 
@@ -131,7 +130,7 @@ def make_seeds(folder: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         end = write_video(Path(tmp) / "end.mp4", frames, audio)
         (folder / "seed_moov_end.mp4").write_bytes(end.read_bytes())
-        (folder / "seed_faststart.mp4").write_bytes(_faststart(end, Path(tmp) / "fast.mp4").read_bytes())
+        (folder / "seed_faststart.mp4").write_bytes(faststart(end, Path(tmp) / "fast.mp4").read_bytes())
         for suffix in (".mkv", ".webm", ".avi"):
             (folder / f"seed{suffix}").write_bytes(write_media(Path(tmp) / f"s{suffix}", frames, audio).read_bytes())
     return [folder / name for name in SEED_NAMES]

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from avcorr.media.encode import write_video
-from media_fixtures import index_frames, tone, write_media
+from media_fixtures import faststart, index_frames, tone, write_media
 
 #: Seconds of the base clips: far from both "too little" limits (2 s, half the declared length)
 #: after a 10 % or 90 % cut.
@@ -96,20 +96,6 @@ def _write_av(path: Path, fmt: str, codec: str, pix_fmt: str, frames: np.ndarray
     return path
 
 
-def _faststart(src: Path, dst: Path) -> Path:
-    """``src`` (mp4) remuxed with its index (moov) at the front."""
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
-        for packet in inp.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            out.mux(packet)
-    return dst
-
-
 def _box(data: bytes, name: bytes) -> tuple[int, int]:
     """(offset, size) of the top-level mp4 box ``name``."""
     offset = 0
@@ -144,7 +130,7 @@ def build_hostile_set(folder: Path) -> list[Hostile]:
     work = folder / ".work"
     work.mkdir(exist_ok=True)
     moov_end = write_video(work / "base.mp4", _frames(BASE_SECONDS), audio)  # PyAV's mp4: index at the end
-    fast = _faststart(moov_end, work / "fast.mp4")
+    fast = faststart(moov_end, work / "fast.mp4")
     end_bytes, fast_bytes = moov_end.read_bytes(), fast.read_bytes()
     assert _box(end_bytes, b"moov")[0] > _box(end_bytes, b"mdat")[0] and _box(fast_bytes, b"moov")[0] < _box(fast_bytes, b"mdat")[0]
 

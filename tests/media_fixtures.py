@@ -126,3 +126,17 @@ class StubTracker:
 
     def close(self):
         pass
+
+
+def faststart(src: Path, dst: Path) -> Path:
+    """``src`` (mp4) remuxed with its index (moov) at the front."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return dst

@@ -13,7 +13,7 @@ from avcorr.errors import InputError
 from avcorr.media import decode
 from avcorr.media.coverage import MIN_COVERAGE, MIN_JUDGE_SECONDS, too_little_to_judge
 from avcorr.media.files import check_media_file, os_error_reason
-from media_fixtures import index_frames, tone, write_media
+from media_fixtures import faststart, index_frames, tone, write_media
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +21,7 @@ def clip_4s(tmp_path_factory) -> Path:
     """4 s of H.264 + AAC in mp4, the index (moov) at the front so that a truncated copy stays readable."""
     folder = tmp_path_factory.mktemp("recovery")
     plain = write_media(folder / "plain.mp4", index_frames(100, (96, 128)), tone(4.0), fps=25.0)
-    return _faststart(plain, folder / "clip.mp4")
-
-
-def _faststart(src: Path, dst: Path) -> Path:
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
-        for packet in inp.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            out.mux(packet)
-    return dst
+    return faststart(plain, folder / "clip.mp4")
 
 
 def _media_start(data: bytes) -> int:
